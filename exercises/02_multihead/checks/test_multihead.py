@@ -1,0 +1,248 @@
+"""Checks for 02_multihead. Run by `grade exercises/02_multihead`, never by plain pytest.
+
+Each check gets ``student`` (a proxy to the submission, which runs in a sandbox)
+and is worth the points of its ``points`` marker. The reference runs here, in the
+grader; the submission's outputs come back as plain tensors.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader import compare, diagnose, errors
+from grader.proxy import Grad
+from grader.strategies import MHAInputs, mha_inputs, randn
+from reference import multihead as ref
+from reference.mistakes import multihead as mistakes
+
+CLASS = "MultiHeadAttention"
+NAMES = ("output", "weights")
+HINT_VALUES = "Compare your code with the formula in the README, one stage at a time, on a tiny input."
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def build(student, inputs: MHAInputs, dtype: torch.dtype):
+    """The student's module with the bundle's weights loaded, in ``dtype``."""
+    module = student.new(CLASS, inputs.embed_dim, inputs.num_heads, bias=inputs.bias)
+    if dtype != torch.float32:
+        module.to_dtype(dtype)
+    module.load_state_dict(inputs.state_dict(dtype))
+    return module
+
+
+def forward(module, query, key, value, mask, **options):
+    kwargs = {} if mask is None else {"mask": mask}
+    return module.run(query, key, value, **kwargs, **options)
+
+
+def oracle(inputs: MHAInputs, dtype: torch.dtype):
+    """(float64 oracle, reference in ``dtype``), each an (output, weights) pair."""
+    q, k, v, mask = inputs.tensors(torch.float64)
+    exact = ref.multihead_attention(q, k, v, inputs.state_dict(torch.float64), inputs.num_heads, mask)
+    q, k, v, mask = inputs.tensors(dtype)
+    same = ref.multihead_attention(q, k, v, inputs.state_dict(dtype), inputs.num_heads, mask)
+    return exact, same
+
+
+def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype) -> None:
+    """Fail with a description (and a diagnosis) unless (output, weights) match the reference."""
+    exact, same = oracle(inputs, dtype)
+    got = compare.expect_tuple(got, NAMES, what=f"{CLASS}.forward")
+    for value, like, name in zip(got, same, NAMES):
+        compare.expect_tensor(value, name=name, like=like)
+    allowed = [compare.allowed_error(s, e) for s, e in zip(same, exact)]
+    q, k, v, mask = inputs.tensors(torch.float64)
+    params = inputs.state_dict(torch.float64)
+
+    def diagnosis(_):
+        return diagnose.message(got, mistakes.MISTAKES,
+                                lambda m: mistakes.run(m, q, k, v, params, inputs.num_heads, mask), allowed)
+
+    # Weights first: a wrong weight explains a wrong output, not the other way round.
+    for index in (1, 0):
+        compare.assert_close(got[index], oracle=exact[index], ref=same[index], name=NAMES[index],
+                             diagnose=diagnosis, hint=HINT_VALUES)
+
+
+# -- the contract of __init__ ------------------------------------------------------
+
+@pytest.mark.points(2)
+def test_constructor(student):
+    """Constructor: submodules q_proj, k_proj, v_proj, out_proj and a ValueError for bad sizes"""
+    for bias in (True, False):
+        module = student.new(CLASS, 12, 3, bias=bias)
+        children = module.children
+        for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            child = children.get(name)
+            if child is None:
+                raise errors.CheckFailure(f"MultiHeadAttention(12, 3) has no submodule named {name!r}.",
+                                          details=f"Submodules found: {sorted(children) or 'none'}.",
+                                          hint="Name the four projections exactly q_proj, k_proj, v_proj, out_proj.")
+            if child.get("type") != "torch.nn.modules.linear.Linear":
+                raise errors.CheckFailure(f"{name} should be a torch.nn.Linear, got {child.get('type')}.")
+            if (child.get("in_features"), child.get("out_features")) != (12, 12):
+                raise errors.CheckFailure(
+                    f"{name} should be Linear(12, 12) for embed_dim=12, got "
+                    f"Linear({child.get('in_features')}, {child.get('out_features')}).")
+            if child.get("bias") is not bias:
+                raise errors.CheckFailure(f"{name} should have bias={bias} when bias={bias} is passed.")
+        expected = {f"{n}.{p}" for n in ("q_proj", "k_proj", "v_proj", "out_proj")
+                    for p in (("weight", "bias") if bias else ("weight",))}
+        extra = sorted(set(module.parameters) - expected)
+        if extra:
+            raise errors.CheckFailure(f"MultiHeadAttention has parameters beyond the four projections: {extra}.")
+    try:
+        student.new(CLASS, 10, 3)
+    except errors.StudentException as error:
+        if error.type_name != "ValueError":
+            raise errors.CheckFailure(
+                f"MultiHeadAttention(10, 3) raised {error.type_name}; it should raise ValueError "
+                "(10 is not divisible by 3).") from None
+    else:
+        raise errors.CheckFailure("MultiHeadAttention(10, 3) did not raise ValueError, "
+                                  "but embed_dim=10 is not divisible by num_heads=3.",
+                                  hint="Check embed_dim % num_heads in __init__ and raise ValueError.")
+
+
+# -- values ------------------------------------------------------------------------
+
+@pytest.mark.points(3)
+@given(inputs=mha_inputs(dtypes=(torch.float64,), masks=("none",)))
+def test_matches_reference_float64(student, inputs):
+    """Output and per-head weights equal the reference (float64, no mask)"""
+    module = build(student, inputs, torch.float64)
+    q, k, v, mask = inputs.tensors()
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64)
+
+
+@pytest.mark.points(2)
+@given(inputs=mha_inputs(dtypes=(torch.float32,), masks=("none",)))
+def test_matches_reference_float32(student, inputs):
+    """Output and per-head weights equal the reference in float32 (dtype preserved)"""
+    module = build(student, inputs, torch.float32)
+    q, k, v, mask = inputs.tensors()
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float32)
+
+
+@pytest.mark.points(2)
+@given(inputs=mha_inputs(dtypes=(torch.float64,), masks=("causal",), cross=False))
+def test_causal_mask(student, inputs):
+    """A causal (Lq, Lk) mask: each query attends only to itself and earlier keys"""
+    module = build(student, inputs, torch.float64)
+    q, k, v, mask = inputs.tensors()
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64)
+
+
+@pytest.mark.points(2)
+@given(inputs=mha_inputs(dtypes=(torch.float64,), masks=("padding", "random")))
+def test_padding_mask(student, inputs):
+    """A (B, 1, 1, Lk) padding mask and a (B, 1, Lq, Lk) mask: True means may attend"""
+    module = build(student, inputs, torch.float64)
+    q, k, v, mask = inputs.tensors()
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64)
+
+
+@pytest.mark.points(2)
+@given(inputs=mha_inputs(dtypes=(torch.float64, torch.float32), masks=("fully_masked_rows",)))
+def test_fully_masked_rows(student, inputs):
+    """A query row whose keys are all masked gets zero weights and no NaN"""
+    module = build(student, inputs, inputs.dtype)
+    q, k, v, mask = inputs.tensors()
+    compare_pair(forward(module, q, k, v, mask).value, inputs, inputs.dtype)
+
+
+@pytest.mark.points(1)
+@given(inputs=mha_inputs(dtypes=(torch.float64,), masks=("none", "padding"), max_len=4))
+def test_cross_attention_shapes(student, inputs):
+    """Cross-attention (Lq != Lk) and size-1 dimensions give (B, Lq, E) and (B, H, Lq, Lk)"""
+    module = build(student, inputs, torch.float64)
+    q, k, v, mask = inputs.tensors()
+    got = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
+    _, same = oracle(inputs, torch.float64)
+    for value, like, name in zip(got, same, NAMES):
+        compare.expect_tensor(value, name=name, like=like)
+
+
+@pytest.mark.points(1)
+def test_inputs_unmodified(student):
+    """The query, key, value and mask passed in are left unmodified"""
+    inputs = MHAInputs(batch=2, lq=3, lk=4, num_heads=2, head_dim=3, bias=True, mask_kind="padding", seed=5)
+    module = build(student, inputs, torch.float64)
+    q, k, v, mask = inputs.tensors()
+    reply = forward(module, q, k, v, mask, echo_inputs=True)
+    after = reply.inputs_after or {}
+    sent = {"query": q, "key": k, "value": v, "mask": mask}
+    received = dict(zip(("query", "key", "value"), after.get("args") or ()))
+    received["mask"] = (after.get("kwargs") or {}).get("mask")
+    for name, original in sent.items():
+        now = received.get(name)
+        if not isinstance(now, torch.Tensor) or now.shape != original.shape or not torch.equal(now, original):
+            raise errors.CheckFailure(f"forward modified its {name} argument in place.",
+                                      hint="Use out-of-place operations (x = x * s, not x *= s; "
+                                           "masked_fill, not masked_fill_) on tensors you were given.")
+
+
+# -- gradients ---------------------------------------------------------------------
+
+@pytest.mark.points(3)
+@given(inputs=mha_inputs(dtypes=(torch.float64,), masks=("none", "causal", "fully_masked_rows"), max_len=4),
+       grad_seed=st.integers(0, 1000))
+def test_gradients(student, inputs, grad_seed):
+    """Gradients of the inputs and of every parameter equal the reference's (and stay finite)"""
+    dtype = torch.float64
+    module = build(student, inputs, dtype)
+    q, k, v, mask = inputs.tensors()
+    d_out = randn((inputs.batch, inputs.lq, inputs.embed_dim), seed=grad_seed)
+    reply = forward(module, q, k, v, mask, grad=Grad(wrt=(0, 1, 2), grad_outputs=(d_out, None), params=True))
+    compare.expect_tuple(reply.value, NAMES, what=f"{CLASS}.forward")
+    if not reply.has_graph:
+        raise errors.CheckFailure("No gradient reaches the output: it does not require grad.",
+                                  hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
+    expected = _reference_grads(inputs, d_out)
+    for name, exact in expected.items():
+        got = reply.param_grads.get(name) if "." in name else reply.input_grads.get(("query", "key", "value").index(name))
+        label = f"gradient of {name}"
+        if got is None:
+            raise errors.CheckFailure(f"No {label}: it is not used in a differentiable way.")
+        compare.expect_tensor(got, name=label, like=exact)
+        compare.assert_close(got, oracle=exact, ref=exact, name=label, kind="grad",
+                             hint="Wrong gradients with right outputs usually mean a detach() or an "
+                                  "in-place operation on a tensor autograd needs.")
+
+
+def _reference_grads(inputs: MHAInputs, d_out: torch.Tensor) -> dict[str, torch.Tensor]:
+    q, k, v, mask = inputs.tensors(torch.float64)
+    q, k, v = (t.detach().clone().requires_grad_(True) for t in (q, k, v))
+    params = {n: p.clone().requires_grad_(True) for n, p in inputs.state_dict(torch.float64).items()}
+    out, _ = ref.multihead_attention(q, k, v, params, inputs.num_heads, mask)
+    out.backward(d_out)
+    grads = {"query": q.grad, "key": k.grad, "value": v.grad}
+    grads.update({n: p.grad for n, p in params.items()})
+    return grads
+
+
+# -- style -------------------------------------------------------------------------
+
+@pytest.mark.points(1, group="style")
+def test_vectorised(student):
+    """Vectorised: the work does not grow with the batch size or the number of heads"""
+    counts = {}
+    for batch, heads in ((1, 1), (8, 1), (1, 4)):
+        inputs = MHAInputs(batch=batch, lq=3, lk=3, num_heads=heads, head_dim=2 if heads > 1 else 8,
+                           bias=True, mask_kind="none", seed=3)
+        module = build(student, inputs, torch.float32)
+        q, k, v, _ = inputs.tensors(torch.float32)
+        counts[(batch, heads)] = forward(module, q, k, v, None, count_ops=True).aten_ops
+    base = counts[(1, 1)]
+    grown = {key: n for key, n in counts.items() if n is not None and base is not None and n > base}
+    if grown:
+        (batch, heads), n = max(grown.items(), key=lambda item: item[1])
+        raise errors.CheckFailure(
+            f"forward runs {n} tensor operations for batch={batch}, heads={heads} but {base} for "
+            "batch=1, heads=1: there is a Python loop over the batch or the heads.",
+            hint="Process all batch items and heads at once with batched matmul (@) on (B, H, L, Dh) tensors.",
+            kind="style")

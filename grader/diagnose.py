@@ -1,0 +1,36 @@
+"""Which known mistake does a wrong answer match?
+
+A check hands over the student's (wrong) values and a way to compute each known
+mistake's values from the same inputs. A diagnosis is given only when every
+compared value matches the mistake's within the same tolerance the check uses
+(NaN matching NaN); otherwise the generic mismatch message stands.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+
+from grader import compare
+
+
+def first_match(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[Any], Sequence[Any]],
+                allowed: Sequence[torch.Tensor]) -> Any | None:
+    """The first mistake whose computed values all equal ``got`` within ``allowed``."""
+    for mistake in mistakes:
+        try:
+            expected = compute(mistake)
+        except Exception:  # a mistake that does not apply to these inputs (shapes, say)
+            continue
+        if len(expected) != len(got):
+            continue
+        if all(g is not None and compare.matches(g, e, a) for g, e, a in zip(got, expected, allowed)):
+            return mistake
+    return None
+
+
+def message(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[Any], Sequence[Any]],
+            allowed: Sequence[torch.Tensor]) -> str | None:
+    found = first_match(got, mistakes, compute, allowed)
+    return found.message if found is not None else None

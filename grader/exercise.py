@@ -1,0 +1,77 @@
+"""Load an exercise folder: its metadata (``exercise.toml``), stub and checks."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.sandbox import Limits
+
+METADATA = "exercise.toml"
+CHECKS = "checks"
+SOLUTION = "solution.py"
+FRAMEWORKS = ("torch", "numpy")
+
+
+class ExerciseError(ValueError):
+    """The folder is not a gradable exercise (message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    framework: str
+    summary: str
+    root: Path
+    limits: Limits
+    banned: tuple[str, ...]
+
+    @property
+    def solution(self) -> Path:
+        return self.root / SOLUTION
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.root / CHECKS
+
+    @property
+    def readme(self) -> Path:
+        return self.root / "README.md"
+
+
+def load_exercise(path: str | Path) -> Exercise:
+    root = Path(path).resolve()
+    if not root.exists():
+        raise ExerciseError(f"{path}: no such folder.")
+    if not root.is_dir():
+        raise ExerciseError(f"{path}: not a folder; give the exercise folder, e.g. exercises/02_multihead.")
+    meta_path = root / METADATA
+    if not meta_path.is_file():
+        raise ExerciseError(f"{path}: not an exercise (it has no {METADATA}); "
+                            "give a folder under exercises/, e.g. exercises/02_multihead.")
+    try:
+        meta = tomllib.loads(meta_path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ExerciseError(f"{meta_path}: invalid TOML: {error}") from None
+    info = meta.get("exercise", {})
+    framework = info.get("framework", "torch")
+    if framework not in FRAMEWORKS:
+        raise ExerciseError(f"{meta_path}: framework must be one of {FRAMEWORKS}, not {framework!r}.")
+    raw_limits = meta.get("limits", {})
+    known = set(Limits.__dataclass_fields__)
+    unknown = set(raw_limits) - known
+    if unknown:
+        raise ExerciseError(f"{meta_path}: unknown limits {sorted(unknown)}; known: {sorted(known)}.")
+    if not (root / CHECKS).is_dir():
+        raise ExerciseError(f"{path}: the exercise has no {CHECKS}/ folder of checks.")
+    return Exercise(
+        id=str(info.get("id", root.name)),
+        title=str(info.get("title", root.name)),
+        framework=framework,
+        summary=str(info.get("summary", "")),
+        root=root,
+        limits=Limits(**raw_limits),
+        banned=tuple(meta.get("banned", {}).get("calls", ())),
+    )

@@ -1,0 +1,110 @@
+"""Grade one submission: run an exercise's checks against it and collect a GradeResult.
+
+This is the package's API for grading; the CLI and batch grading call it.
+The checks run here, in the trusted process, under pytest with the
+:mod:`grader.plugin`; the submission runs only in its sandboxed child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import io
+import os
+import platform
+import shlex
+import time
+from pathlib import Path
+
+import numpy
+import pytest
+import torch
+
+from grader import __version__, banned, plugin, results
+from grader.exercise import Exercise
+from grader.proxy import SubmissionRunner
+
+DEFAULT_SEED = 0
+
+
+def versions() -> dict[str, str]:
+    return {"grader": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
+
+
+def reproduce_command(exercise: Exercise, submission: Path, seed: int) -> str:
+    parts = ["grade", _display_path(exercise.root)]
+    if Path(submission).resolve() != exercise.solution.resolve():
+        parts += ["--submission", _display_path(Path(submission))]
+    if seed != DEFAULT_SEED:
+        parts += ["--seed", str(seed)]
+    return shlex.join(parts)
+
+
+def _display_path(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed: int = DEFAULT_SEED,
+                     isolation: str = "best", quiet: bool = True) -> results.GradeResult:
+    """Run every check of ``exercise`` against ``submission`` (default: its solution.py)."""
+    submission = Path(submission or exercise.solution)
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    clock = time.monotonic()
+    static = tuple(f.name for f in banned.scan_file(submission, exercise.banned))
+    runner = SubmissionRunner(submission=submission, limits=exercise.limits, banned=exercise.banned,
+                              isolation=isolation)
+    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static)
+    try:
+        _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet)
+    finally:
+        runner.close()
+    hello = runner.hello
+    load_error = None
+    if hello and hello.get("status") == "load_error":
+        load_error = f"{hello.get('type')}: {hello.get('message')}"
+    return results.GradeResult(
+        exercise=exercise.id,
+        title=exercise.title,
+        submission=str(submission),
+        checks=tuple(session.checks),
+        seed=seed,
+        started_at=started,
+        duration=round(time.monotonic() - clock, 3),
+        isolation=runner.isolation,
+        command=reproduce_command(exercise, submission, seed),
+        versions=versions(),
+        devices=("cpu",),
+        student_output=runner.output,
+        load_error=load_error,
+    )
+
+
+def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlugin, *, quiet: bool) -> int:
+    args = [
+        str(exercise.checks_dir),
+        "--rootdir", str(exercise.root),
+        "-c", os.devnull,
+        "--import-mode=importlib",
+        "-p", "no:cacheprovider",
+        "-p", "no:randomly",
+        "-p", "no:cov",
+        "--capture=sys",
+        "-q",
+        "--no-header",
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        f"--hypothesis-seed={seed}",
+        "-o", "python_files=test_*.py check_*.py",
+    ]
+    sink = io.StringIO()
+    redirect = contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()
+    with redirect:
+        code = pytest.main(args, plugins=[grading_plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not grading_plugin.session.checks:
+        raise RuntimeError(f"running the checks of {exercise.id} failed (pytest exit {code}):\n"
+                           + sink.getvalue()[-4000:])
+    return int(code)

@@ -1,0 +1,156 @@
+"""The results model: one set of frozen dataclasses that every output is made from.
+
+The terminal summary, the Gradescope ``results.json``, the CSV gradebook and the
+HTML reports are each a small function of these objects. Nothing here computes a
+verdict; checks produce ``CheckResult`` values and ``grading`` collects them.
+
+Everything is plain data (numbers, strings, tuples) so a result can be written
+to JSON and read back (``to_dict`` / ``from_dict``) by a batch run that resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+PASSED = "passed"
+FAILED = "failed"
+
+# Why a check failed, coarsely: lets reports group and colour failures.
+KIND_WRONG = "wrong"            # outputs compared and were wrong
+KIND_NOT_IMPLEMENTED = "not_implemented"
+KIND_STUDENT_ERROR = "student_error"  # the submission raised
+KIND_LOAD_ERROR = "load_error"        # solution.py could not be imported
+KIND_SANDBOX = "sandbox"              # timeout, crash, memory, output flood
+KIND_BANNED = "banned"
+KIND_INTERNAL = "internal"            # a bug in a check: never the student's fault
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where and by how much a tensor differs from the expected one."""
+
+    name: str                      # "output", "weights", "grad of query", ...
+    shape: tuple[int, ...]
+    dtype: str
+    device: str
+    mismatched: int
+    total: int
+    max_abs: float
+    max_abs_index: tuple[int, ...]
+    max_rel: float
+    max_rel_index: tuple[int, ...]
+    allowed_abs: float             # tolerance at the max_abs index
+    expected: tuple | None = None  # nested lists of small tensors, for display
+    got: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A small matrix to draw (attention weights, their difference)."""
+
+    title: str
+    rows: tuple[tuple[float, ...], ...]
+    masked: tuple[tuple[bool, ...], ...] | None = None
+    row_label: str = "query position"
+    col_label: str = "key position"
+
+
+@dataclass(frozen=True)
+class StudentFrame:
+    """One frame of a traceback inside the student's own file."""
+
+    line: int
+    function: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check_id: str                  # stable id: the pytest node name, e.g. "test_causal_mask"
+    title: str                     # human title from the check's docstring
+    points: float                  # earned
+    max_points: float
+    status: str                    # PASSED or FAILED
+    summary: str = ""              # one line of why
+    kind: str = ""                 # one of the KIND_* constants when failed
+    details: str = ""              # longer explanation
+    diagnosis: str | None = None   # the known mistake the output matched
+    hint: str | None = None        # what to try next
+    mismatch: Mismatch | None = None
+    example: str | None = None     # the (shrunk) input it failed on
+    traceback: tuple[StudentFrame, ...] = ()
+    figures: tuple[Heatmap, ...] = ()
+    device: str = "cpu"
+    duration: float = 0.0
+    group: str = "correctness"     # "correctness" or "style" (vectorisation, ...)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    exercise: str                  # "02_multihead"
+    title: str
+    submission: str                # path as given
+    checks: tuple[CheckResult, ...]
+    seed: int
+    started_at: str                # ISO 8601, UTC
+    duration: float
+    isolation: str                 # "namespaces", "rlimits", ...
+    command: str                   # a command that reproduces the run
+    versions: dict[str, str] = field(default_factory=dict)
+    devices: tuple[str, ...] = ("cpu",)
+    student_output: str = ""       # what the submission printed (capped)
+    load_error: str | None = None  # why solution.py could not be loaded, if so
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.points for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_points for c in self.checks), 6)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def failures_first(self) -> list[CheckResult]:
+        return sorted(self.checks, key=lambda c: c.passed)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["score"] = self.score
+        data["max_score"] = self.max_score
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeResult:
+        data = dict(data)
+        data.pop("score", None)
+        data.pop("max_score", None)
+        data["checks"] = tuple(_check_from_dict(c) for c in data["checks"])
+        data["devices"] = tuple(data.get("devices", ("cpu",)))
+        return cls(**data)
+
+
+def _tuplify(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuplify(v) for v in value)
+    return value
+
+
+def _check_from_dict(data: dict[str, Any]) -> CheckResult:
+    data = dict(data)
+    if data.get("mismatch"):
+        m = {k: _tuplify(v) for k, v in data["mismatch"].items()}
+        data["mismatch"] = Mismatch(**m)
+    data["traceback"] = tuple(StudentFrame(**f) for f in data.get("traceback", ()))
+    data["figures"] = tuple(
+        Heatmap(**{k: _tuplify(v) for k, v in f.items()}) for f in data.get("figures", ())
+    )
+    return CheckResult(**data)

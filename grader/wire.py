@@ -1,0 +1,250 @@
+"""The wire format between the grader and a sandboxed child: JSON plus raw bytes.
+
+A message is one byte string::
+
+    [4 bytes: header length, big-endian] [header: UTF-8 JSON] [payload: raw buffers]
+
+Values in the header are small tagged trees. Tensors and arrays are described by
+dtype, shape and an (offset, length) slice of the payload, and rebuilt from the
+raw bytes. Nothing is ever unpickled: ``decode`` accepts only the tags below,
+a fixed list of dtypes and consistent sizes, so whatever a child sends is at
+worst a wrong answer, never code.
+
+Tags: ``none``, ``bool``, ``int``, ``float``, ``str``, ``tensor``, ``ndarray``,
+``tuple``, ``list``, ``dict`` (string keys), and ``other`` for anything else
+(its type name and a short repr, decoded as :class:`Opaque`).
+
+This module is imported by the child too, so it imports only numpy and torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+MAX_HEADER_BYTES = 4 << 20
+MAX_DEPTH = 8
+MAX_ITEMS = 4096
+REPR_CHARS = 200
+
+TORCH_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+TORCH_DTYPE_NAMES = {v: k for k, v in TORCH_DTYPES.items()}
+NUMPY_DTYPES = {
+    name: np.dtype(name)
+    for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                 "uint8", "uint16", "uint32", "uint64", "bool")
+}
+
+
+class WireError(ValueError):
+    """A message that does not follow the format (from a broken or lying child)."""
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Stands for a value that is not plain data: only its type name and repr cross."""
+
+    type_name: str
+    text: str
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}: {self.text}>"
+
+
+def safe_repr(value: Any) -> str:
+    try:
+        text = object.__repr__(value) if _dangerous_repr(value) else repr(value)
+    except Exception:  # a repr that raises is just shown as such
+        text = f"<unprintable {type(value).__name__}>"
+    return text[:REPR_CHARS]
+
+
+def _dangerous_repr(value: Any) -> bool:
+    # A user-defined __repr__ could do anything; only the child runs it, but keep
+    # the text short and never recurse into huge containers.
+    return isinstance(value, (list, tuple, dict)) and len(value) > 16
+
+
+def type_name(value: Any) -> str:
+    t = type(value)
+    module = getattr(t, "__module__", "") or ""
+    return t.__qualname__ if module == "builtins" else f"{module}.{t.__qualname__}"
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, data: bytes) -> tuple[int, int]:
+        offset = self.size
+        self.chunks.append(data)
+        self.size += len(data)
+        return offset, len(data)
+
+
+def _encode(value: Any, writer: _Writer, depth: int) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        return {"t": "other", "type": type_name(value), "repr": "(nested too deeply)"}
+    kind = type(value)
+    if value is None:
+        return {"t": "none"}
+    if kind is bool:
+        return {"t": "bool", "v": value}
+    if kind is int:
+        return {"t": "int", "v": value}
+    if kind is float:
+        return {"t": "float", "v": value}
+    if kind is str:
+        return {"t": "str", "v": value[:10_000]}
+    if kind is torch.Tensor:
+        tensor = value.detach()
+        if tensor.dtype not in TORCH_DTYPE_NAMES or tensor.is_sparse:
+            return {"t": "other", "type": f"torch.Tensor[{tensor.dtype}]", "repr": safe_repr(tensor)}
+        device = str(tensor.device)
+        flat = tensor.to("cpu").contiguous().reshape(-1)
+        raw = flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
+        offset, length = writer.add(raw)
+        return {"t": "tensor", "dtype": TORCH_DTYPE_NAMES[tensor.dtype], "shape": list(tensor.shape),
+                "device": device, "requires_grad": bool(value.requires_grad), "off": offset, "len": length}
+    if kind is np.ndarray or isinstance(value, np.generic) and kind.__module__ == "numpy":
+        array = np.asarray(value)
+        name = array.dtype.name
+        if name not in NUMPY_DTYPES:
+            return {"t": "other", "type": f"numpy.ndarray[{name}]", "repr": safe_repr(value)}
+        offset, length = writer.add(np.ascontiguousarray(array).tobytes())
+        return {"t": "ndarray", "dtype": name, "shape": list(array.shape),
+                "scalar": kind is not np.ndarray, "off": offset, "len": length}
+    if kind in (tuple, list):
+        if len(value) > MAX_ITEMS:
+            return {"t": "other", "type": kind.__name__, "repr": f"({len(value)} items)"}
+        return {"t": kind.__name__, "items": [_encode(v, writer, depth + 1) for v in value]}
+    if kind is dict and all(type(k) is str for k in value) and len(value) <= MAX_ITEMS:
+        return {"t": "dict", "items": [[k, _encode(v, writer, depth + 1)] for k, v in value.items()]}
+    return {"t": "other", "type": type_name(value), "repr": safe_repr(value)}
+
+
+def encode_message(header: dict[str, Any], values: dict[str, Any] | None = None) -> bytes:
+    """Pack ``header`` (plain JSON) and ``values`` (encoded into ``header["values"]``)."""
+    writer = _Writer()
+    header = dict(header)
+    if values:
+        header["values"] = {key: _encode(v, writer, 0) for key, v in values.items()}
+    head = json.dumps(header, allow_nan=True).encode()
+    return struct.pack(">I", len(head)) + head + b"".join(writer.chunks)
+
+
+def decode_message(data: bytes, *, device_ok=lambda device: device == "cpu") -> tuple[dict, dict]:
+    """Unpack a message into ``(header, values)``; raise :class:`WireError` if malformed."""
+    if len(data) < 4:
+        raise WireError("message shorter than its length prefix")
+    (head_len,) = struct.unpack(">I", data[:4])
+    if head_len > MAX_HEADER_BYTES or 4 + head_len > len(data):
+        raise WireError(f"header length {head_len} is out of range")
+    try:
+        header = json.loads(data[4:4 + head_len].decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WireError(f"header is not JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise WireError("header is not a JSON object")
+    payload = memoryview(data)[4 + head_len:]
+    raw_values = header.pop("values", {})
+    if not isinstance(raw_values, dict):
+        raise WireError("values is not an object")
+    values = {str(k): _decode(v, payload, 0, device_ok) for k, v in raw_values.items()}
+    return header, values
+
+
+def _slice(node: dict, payload: memoryview, itemsize: int, shape: list) -> bytes:
+    offset, length = node.get("off"), node.get("len")
+    if not (type(offset) is int and type(length) is int and 0 <= offset and offset + length <= len(payload)):
+        raise WireError("buffer slice is out of range")
+    if not (isinstance(shape, list) and len(shape) <= 16 and all(type(s) is int and s >= 0 for s in shape)):
+        raise WireError(f"bad shape {shape!r}")
+    if math.prod(shape) * itemsize != length:
+        raise WireError("buffer length does not match dtype and shape")
+    return bytes(payload[offset:offset + length])
+
+
+def _decode(node: Any, payload: memoryview, depth: int, device_ok) -> Any:
+    if depth > MAX_DEPTH + 1 or not isinstance(node, dict):
+        raise WireError("malformed value")
+    tag = node.get("t")
+    if tag == "none":
+        return None
+    if tag in ("bool", "int", "float", "str"):
+        value = node.get("v")
+        expected = {"bool": bool, "int": int, "float": (float, int), "str": str}[tag]
+        if not isinstance(value, expected) or (tag == "int" and type(value) is bool):
+            raise WireError(f"bad {tag} value")
+        return float(value) if tag == "float" else value
+    if tag == "tensor":
+        dtype = TORCH_DTYPES.get(node.get("dtype"))
+        if dtype is None:
+            raise WireError(f"dtype {node.get('dtype')!r} is not allowed")
+        shape = node.get("shape")
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        raw = _slice(node, payload, itemsize, shape)
+        if raw:
+            tensor = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype).reshape(shape)
+        else:
+            tensor = torch.empty(shape, dtype=dtype)
+        device = node.get("device", "cpu")
+        if not isinstance(device, str):
+            raise WireError("bad device")
+        if device != "cpu" and device_ok(device):
+            tensor = tensor.to(device)
+        elif device != "cpu":
+            tensor.claimed_device = device  # type: ignore[attr-defined]
+        return tensor
+    if tag == "ndarray":
+        dtype = NUMPY_DTYPES.get(node.get("dtype"))
+        if dtype is None:
+            raise WireError(f"dtype {node.get('dtype')!r} is not allowed")
+        shape = node.get("shape")
+        array = np.frombuffer(_slice(node, payload, dtype.itemsize, shape), dtype=dtype).reshape(shape).copy()
+        return array[()] if node.get("scalar") is True and array.ndim == 0 else array
+    if tag in ("tuple", "list"):
+        items = node.get("items")
+        if not isinstance(items, list) or len(items) > MAX_ITEMS:
+            raise WireError("bad sequence")
+        decoded = [_decode(v, payload, depth + 1, device_ok) for v in items]
+        return tuple(decoded) if tag == "tuple" else decoded
+    if tag == "dict":
+        items = node.get("items")
+        if not isinstance(items, list) or len(items) > MAX_ITEMS:
+            raise WireError("bad dict")
+        out = {}
+        for pair in items:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise WireError("bad dict item")
+            out[pair[0]] = _decode(pair[1], payload, depth + 1, device_ok)
+        return out
+    if tag == "other":
+        name, text = node.get("type"), node.get("repr")
+        if not (isinstance(name, str) and isinstance(text, str)):
+            raise WireError("bad opaque value")
+        return Opaque(name[:REPR_CHARS], text[:REPR_CHARS])
+    raise WireError(f"unknown tag {tag!r}")
+
+
+def claimed_device(tensor: torch.Tensor) -> str:
+    """The device the submission returned ``tensor`` on."""
+    return getattr(tensor, "claimed_device", str(tensor.device))
