@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import gradescope, grading, report, results, sandbox, terminal
-from grader.exercise import ExerciseError, load_exercise
+from typing import Callable
+
+from grader import batch, gradescope, grading, report, results, sandbox, terminal
+from grader.exercise import Exercise, ExerciseError, load_exercise
 
 
 class GradingError(Exception):
@@ -24,24 +26,13 @@ def grade(*, exercise_dir: Path, submission: Path | None = None, results_json: P
           report_dir: Path | None = Path("reports"), seed: int = grading.DEFAULT_SEED,
           isolation: str = "best", require_isolation: bool = False) -> Outcome:
     """Grade one submission of one exercise and write its report (and results.json)."""
-    sandbox.warm_up()
-    try:
-        exercise = load_exercise(exercise_dir)
-    except ExerciseError as error:
-        raise GradingError(str(error)) from None
+    exercise = _load(exercise_dir)
     if submission is not None:
         if not Path(submission).is_file():
             raise GradingError(f"--submission {submission}: no such file.")
     elif not exercise.solution.is_file():
         raise GradingError(f"{exercise.solution}: the exercise has no solution.py to grade.")
-    if require_isolation:
-        from grader import isolation as iso
-
-        available = iso.strongest_available()
-        if available != iso.LEVEL_NAMESPACES:
-            raise GradingError(f"--require-isolation: the strong sandbox is not available here "
-                               f"(best available: {available}); see SECURITY.md.")
-        isolation = iso.LEVEL_NAMESPACES
+    isolation = _isolation(isolation, require_isolation)
     result = grading.grade_submission(exercise=exercise, submission=submission, seed=seed, isolation=isolation)
     report_path = report.write_student_report(result, report_dir) if report_dir is not None else None
     json_path = gradescope.write_results_json(result, results_json) if results_json is not None else None
@@ -51,3 +42,39 @@ def grade(*, exercise_dir: Path, submission: Path | None = None, results_json: P
 def terminal_summary(outcome: Outcome) -> str:
     return terminal.summary(outcome.result,
                             report_path=str(outcome.report_path) if outcome.report_path else None)
+
+
+def grade_class(*, exercise_dir: Path, submissions_dir: Path, report_dir: Path = Path("reports"),
+                seed: int = grading.DEFAULT_SEED, isolation: str = "best", require_isolation: bool = False,
+                resume: bool = True, progress: Callable[[str], None] | None = None) -> results.BatchResult:
+    """Grade every submission in ``submissions_dir`` (``<student>.py`` or ``<student>/solution.py``)."""
+    exercise = _load(exercise_dir)
+    folder = Path(submissions_dir)
+    if not folder.is_dir():
+        raise GradingError(f"--batch {submissions_dir}: no such folder.")
+    if not batch.find_submissions(folder):
+        raise GradingError(f"--batch {submissions_dir}: no submissions found "
+                           "(expected <student>.py files or <student>/solution.py folders).")
+    isolation = _isolation(isolation, require_isolation)
+    return batch.grade_batch(exercise=exercise, submissions_dir=folder, report_dir=report_dir, seed=seed,
+                             isolation=isolation, resume=resume, progress=progress)
+
+
+def _load(exercise_dir: Path) -> Exercise:
+    sandbox.warm_up()  # the forkserver imports torch while we go on
+    try:
+        return load_exercise(exercise_dir)
+    except ExerciseError as error:
+        raise GradingError(str(error)) from None
+
+
+def _isolation(requested: str, required: bool) -> str:
+    if not required:
+        return requested
+    from grader import isolation as iso
+
+    available = iso.strongest_available()
+    if available != iso.LEVEL_NAMESPACES:
+        raise GradingError(f"--require-isolation: the strong sandbox is not available here "
+                           f"(best available: {available}); see SECURITY.md.")
+    return iso.LEVEL_NAMESPACES

@@ -35,14 +35,22 @@ def _fail(message: str) -> None:
               show_default=True, help="Sandbox level for the submission; 'best' uses the strongest available.")
 @click.option("--require-isolation", is_flag=True, default=False,
               help="Refuse to grade unless the strong (namespace) sandbox is available.")
+@click.option("--batch", "batch_dir", type=click.Path(path_type=Path), default=None,
+              help="Grade every submission in this folder (<student>.py files or <student>/solution.py "
+                   "folders) and write a class summary, a gradebook (grades.csv) and one report per student "
+                   "to REPORT_DIR. Resumes: unchanged submissions that were already graded are kept.")
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the score line.")
 def main(exercise_dir: Path, submission: Path | None, results_json: Path | None, report_dir: Path,
-         seed: int, isolation: str, require_isolation: bool, quiet: bool) -> None:
+         seed: int, isolation: str, require_isolation: bool, batch_dir: Path | None, quiet: bool) -> None:
     """Grade the solution in EXERCISE_DIR (for example exercises/02_multihead).
 
     Prints a summary of every check, writes an HTML report to REPORT_DIR and
     exits 0 if every check passed, 1 if any failed, 2 if grading was impossible.
+    With --batch, grades a whole class and exits 0 once every submission is graded.
     """
+    if batch_dir is not None:
+        _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, quiet)
+        return
     try:
         outcome = api.grade(exercise_dir=exercise_dir, submission=submission, results_json=results_json,
                             report_dir=report_dir, seed=seed, isolation=isolation,
@@ -56,3 +64,20 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
     else:
         click.echo(api.terminal_summary(outcome))
     sys.exit(EXIT_PASSED if result.all_passed else EXIT_FAILED)
+
+
+def _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, quiet) -> None:
+    progress = None if quiet else (lambda line: click.echo(line, err=True))
+    try:
+        result = api.grade_class(exercise_dir=exercise_dir, submissions_dir=batch_dir, report_dir=report_dir,
+                                 seed=seed, isolation=isolation, require_isolation=require_isolation,
+                                 progress=progress)
+    except api.GradingError as error:
+        _fail(str(error))
+        return
+    scores = [entry.result.score for entry in result.entries]
+    mean = sum(scores) / len(scores)
+    click.echo(f"Graded {len(scores)} submissions of {result.exercise}: mean {mean:.2f}/{result.max_score:g}, "
+               f"{sum(e.result.all_passed for e in result.entries)} with full marks, in {result.duration:.1f} s.")
+    click.echo(f"Class report: {Path(report_dir) / 'index.html'}  Gradebook: {Path(report_dir) / 'grades.csv'}")
+    sys.exit(EXIT_PASSED)

@@ -154,3 +154,25 @@ def _check_from_dict(data: dict[str, Any]) -> CheckResult:
         Heatmap(**{k: _tuplify(v) for k, v in f.items()}) for f in data.get("figures", ())
     )
     return CheckResult(**data)
+
+
+@dataclass(frozen=True)
+class StudentEntry:
+    """One student's graded submission within a batch."""
+
+    student: str                   # a name derived from the submission's path
+    result: GradeResult
+    report: str | None = None      # path of the student's HTML report, relative to the batch report
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    exercise: str
+    title: str
+    entries: tuple[StudentEntry, ...]
+    started_at: str
+    duration: float
+
+    @property
+    def max_score(self) -> float:
+        return self.entries[0].result.max_score if self.entries else 0.0
