@@ -62,10 +62,14 @@ def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype) -> None:
         return diagnose.message(got, mistakes.MISTAKES,
                                 lambda m: mistakes.run(m, q, k, v, params, inputs.num_heads, mask), allowed)
 
+    def pictures(_):
+        from grader import figures  # heatmaps of one small (Lq, Lk) slice, () when too big
+        return figures.attention_heatmaps(got[1], same[1], mask)
+
     # Weights first: a wrong weight explains a wrong output, not the other way round.
     for index in (1, 0):
         compare.assert_close(got[index], oracle=exact[index], ref=same[index], name=NAMES[index],
-                             diagnose=diagnosis, hint=HINT_VALUES)
+                             diagnose=diagnosis, figures=pictures, hint=HINT_VALUES)
 
 
 # -- the contract of __init__ ------------------------------------------------------
