@@ -37,7 +37,7 @@ FLOORS: dict[torch.dtype, tuple[float, float]] = {
 FUDGE = {"output": 4.0, "grad": 8.0}
 SMALL_TENSOR = 64  # elements: show expected and got in full up to this size
 
-MSG_NOT_CLOSE = "{name} is wrong."
+MSG_NOT_CLOSE = "Wrong values in {name}."
 MSG_MISMATCHED = "Mismatched elements: {mismatched} / {total} ({percent:.1f}%)"
 MSG_ABS = "Greatest absolute difference: {value:.3g} at index {index} (up to {allowed:.3g} allowed)"
 MSG_REL = "Greatest relative difference: {value:.3g} at index {index}"
@@ -181,7 +181,7 @@ def assert_close(got: Any, *, oracle: Any, ref: Any, name: str, kind: str = "out
     got_t = _as_tensor(got)
     nonfinite = ~torch.isfinite(got_t.detach().cpu().to(torch.float64))
     expected_finite = torch.isfinite(_as_tensor(oracle).detach().cpu().to(torch.float64))
-    summary = MSG_NOT_CLOSE.format(name=name[:1].upper() + name[1:])
+    summary = MSG_NOT_CLOSE.format(name=name)
     if bool((nonfinite & expected_finite).any()):
         where = _unravel(int(torch.nonzero((nonfinite & expected_finite).reshape(-1))[0]), tuple(got_t.shape))
         expected_value = float(_as_tensor(oracle).detach().cpu().to(torch.float64)[where])
