@@ -24,8 +24,9 @@ import numpy as np
 from grader import compare, results, svg
 
 TEMPLATES = Path(__file__).with_name("templates")
-MAX_OUTPUT = 20_000   # characters of the submission's printed output shown
+MAX_OUTPUT = 10_000   # characters of the submission's printed output shown
 MAX_DIAGNOSES = 10    # most common diagnoses listed in the class report
+HUGE_RELATIVE = 1e12  # a relative difference this large means the expected value is (nearly) 0
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -91,12 +92,21 @@ def _anchor(text: str, index: int) -> str:
     return f"check-{index}-" + re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
 
 
-def _number(value: float) -> str:
+def _number_format(*arrays: np.ndarray) -> str:
+    """Four decimals when they show every value, else scientific: one format per table, so decimals align."""
+    values = np.abs(np.concatenate([a.reshape(-1) for a in arrays]))
+    values = values[np.isfinite(values) & (values != 0)]
+    if values.size == 0 or (values.min() >= 1e-3 and values.max() < 1e5):
+        return ".4f"
+    return ".3e"
+
+
+def _number(value: float, spec: str) -> str:
     if np.isnan(value):
         return "NaN"
     if np.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.5g}"
+        return "inf" if value > 0 else "\u2212inf"
+    return format(value, spec).replace("-", "\u2212")
 
 
 # -- the student report ------------------------------------------------------------
@@ -110,11 +120,17 @@ def mismatch_view(m: results.Mismatch) -> dict[str, Any]:
             ("Mismatched elements", f"{m.mismatched} of {m.total} ({_percent(m.mismatched, m.total)}%)"),
             ("Greatest absolute difference",
              f"{m.max_abs:.3g} at index {tuple(m.max_abs_index)} (up to {m.allowed_abs:.3g} allowed there)"),
-            ("Greatest relative difference", f"{m.max_rel:.3g} at index {tuple(m.max_rel_index)}"),
+            ("Greatest relative difference", _relative(m)),
         ],
         "tables": tensor_tables(m),
         "allowed": f"{m.allowed_abs:.3g}",
     }
+
+
+def _relative(m: results.Mismatch) -> str:
+    if m.max_rel >= HUGE_RELATIVE:
+        return f"very large at index {tuple(m.max_rel_index)}, where the expected value is 0"
+    return f"{m.max_rel:.3g} at index {tuple(m.max_rel_index)}"
 
 
 def tensor_tables(m: results.Mismatch) -> list[dict[str, Any]]:
@@ -135,6 +151,7 @@ def tensor_tables(m: results.Mismatch) -> list[dict[str, Any]]:
     else:
         prefixes = list(np.ndindex(*expected.shape[:-2]))
         leading = expected.ndim > 2
+    spec = _number_format(expected, got)
     tables = []
     for prefix in prefixes:
         e2, g2 = expected[prefix], got[prefix]
@@ -145,7 +162,7 @@ def tensor_tables(m: results.Mismatch) -> list[dict[str, Any]]:
                 e, g = float(e2[i, j]), float(g2[i, j])
                 same = e == g or (np.isnan(e) and np.isnan(g))
                 bad = not same and not abs(g - e) <= m.allowed_abs
-                cells.append({"expected": _number(e), "got": _number(g), "bad": bad})
+                cells.append({"expected": _number(e, spec), "got": _number(g, spec), "bad": bad})
             rows.append({"index": i, "cells": cells})
         label = ("[" + ", ".join(str(k) for k in prefix) + ", :, :]") if leading else ""
         tables.append({"label": label, "columns": list(range(e2.shape[1])), "rows": rows})
@@ -166,15 +183,24 @@ def check_view(check: results.CheckResult, index: int = 0) -> dict[str, Any]:
         "kind": KIND_LABELS.get(check.kind, check.kind.replace("_", " ").capitalize()) if not check.passed else "",
         "summary": check.summary,
         "diagnosis": check.diagnosis,
-        "details": check.details if check.details.strip() != formatted.strip() else "",
+        "details": _details(check.details, formatted),
         "mismatch": mismatch_view(check.mismatch) if check.mismatch else None,
         "example": check.example,
         "hint": None if check.passed else (check.hint or DEFAULT_HINTS.get(check.kind, DEFAULT_HINT)),
-        "traceback": [{"line": f.line, "function": f.function, "source": f.source} for f in check.traceback],
+        "traceback": [{"line": f.line, "function": f.function, "source": f.source,
+                       "raised": n == len(check.traceback) - 1} for n, f in enumerate(check.traceback)],
         "figures": svg.figures_view(check.figures, uid=f"fig-{index}"),
         "group": check.group,
         "duration": f"{check.duration:.2f}",
     }
+
+
+def _details(details: str, formatted_mismatch: str) -> str:
+    """``details`` without the mismatch lines, which the report shows as a table instead."""
+    if not formatted_mismatch:
+        return details
+    prefixes = tuple(line.split(":")[0] for line in formatted_mismatch.splitlines())
+    return "\n".join(line for line in details.splitlines() if not line.startswith(prefixes)).strip()
 
 
 def _capped(text: str, limit: int = MAX_OUTPUT) -> tuple[str, int]:

