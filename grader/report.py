@@ -36,6 +36,8 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
 )
 
+_GRADER_ARGUMENT = re.compile(r"\s*student=<[^>]*>,?\s*$")  # the proxy object a check is given
+
 KIND_LABELS = {
     results.KIND_WRONG: "Wrong values",
     results.KIND_NOT_IMPLEMENTED: "Not implemented yet",
@@ -172,6 +174,7 @@ def tensor_tables(m: results.Mismatch) -> list[dict[str, Any]]:
 def check_view(check: results.CheckResult, index: int = 0) -> dict[str, Any]:
     formatted = compare.format_mismatch(check.mismatch) if check.mismatch else ""
     anchor = _anchor(check.check_id, index)
+    figures = svg.figures_view(check.figures, uid=f"fig-{index}")
     return {
         "id": check.check_id,
         "anchor": anchor,
@@ -185,14 +188,23 @@ def check_view(check: results.CheckResult, index: int = 0) -> dict[str, Any]:
         "diagnosis": check.diagnosis,
         "details": _details(check.details, formatted),
         "mismatch": mismatch_view(check.mismatch) if check.mismatch else None,
-        "example": check.example,
+        "example": _example(check.example),
         "hint": None if check.passed else (check.hint or DEFAULT_HINTS.get(check.kind, DEFAULT_HINT)),
         "traceback": [{"line": f.line, "function": f.function, "source": f.source,
                        "raised": n == len(check.traceback) - 1} for n, f in enumerate(check.traceback)],
-        "figures": svg.figures_view(check.figures, uid=f"fig-{index}"),
+        "figures": figures,
+        "figures_masked": any(extra["kind"] == "masked" for fig in figures for extra in fig["extras"]),
         "group": check.group,
         "duration": f"{check.duration:.2f}",
     }
+
+
+def _example(text: str | None) -> str | None:
+    """Hypothesis's falsifying example without the grader's own arguments and coverage notes."""
+    if not text:
+        return text
+    text = text.split("\nExplanation:")[0]
+    return "\n".join(line for line in text.splitlines() if not _GRADER_ARGUMENT.match(line)).rstrip()
 
 
 def _details(details: str, formatted_mismatch: str) -> str:

@@ -23,7 +23,9 @@ DIVERGING = ((0.0, (33, 102, 172)), (0.5, (247, 247, 247)), (1.0, (178, 24, 43))
 NAN_FILL = "#9e9e9e"
 LEGEND_STEPS = 24
 
-CELL = 34           # px per heatmap cell
+CELL = 34           # px per heatmap cell (up to 12 x 12)
+CELL_SMALL = 44     # px per cell when the grid is at most SMALL_GRID cells across and down
+SMALL_GRID = 6
 LEFT, TOP = 56, 46  # room for the row (query) and column (key) labels
 LEGEND_WIDTH = 180
 
@@ -112,6 +114,8 @@ def heatmap_view(heatmap: results.Heatmap, scale: Scale, *, uid: str) -> dict[st
     rows = [list(r) for r in heatmap.rows]
     n_rows, n_cols = len(rows), max((len(r) for r in rows), default=0)
     masked = heatmap.masked or ()
+    cell = CELL_SMALL if max(n_rows, n_cols) <= SMALL_GRID else CELL
+    font_size = 12 if cell == CELL_SMALL else 10
     cells, any_masked, any_nan = [], False, False
     for i, row in enumerate(rows):
         for j, value in enumerate(row):
@@ -123,12 +127,15 @@ def heatmap_view(heatmap: results.Heatmap, scale: Scale, *, uid: str) -> dict[st
             fill = scale.colour(value)
             text = format_value(value, signed=scale.diverging)
             cells.append({
-                "x": LEFT + j * CELL, "y": TOP + i * CELL, "cx": LEFT + j * CELL + CELL / 2,
-                "cy": TOP + i * CELL + CELL / 2, "fill": fill, "text": text, "text_fill": text_colour(fill),
+                "x": LEFT + j * cell, "y": TOP + i * cell, "cx": LEFT + j * cell + cell / 2,
+                "cy": TOP + i * cell + cell / 2, "fill": fill, "text": text, "text_fill": text_colour(fill),
                 "masked": is_masked, "nan": is_nan,
+                # Masked cells are hatched; the value sits on a plain band across the middle, to stay legible.
+                "plate": {"x": LEFT + j * cell + 2, "y": TOP + i * cell + (cell - font_size - 6) / 2,
+                          "width": cell - 4, "height": font_size + 6},
                 "label": f"query {i}, key {j}: {text}" + (" (masked)" if is_masked else ""),
             })
-    grid_w, grid_h = n_cols * CELL, n_rows * CELL
+    grid_w, grid_h = n_cols * cell, n_rows * cell
     legend_y = TOP + grid_h + 18
     legend = _legend(scale, y=legend_y)
     extras, extra_y = [], legend_y + 40
@@ -143,11 +150,12 @@ def heatmap_view(heatmap: results.Heatmap, scale: Scale, *, uid: str) -> dict[st
         "title": heatmap.title,
         "width": LEFT + max(grid_w, LEGEND_WIDTH + 10) + 12,
         "height": extra_y + 4,
-        "cell": CELL,
+        "cell": cell,
+        "font_size": font_size,
         "cells": cells,
         "grid": {"x": LEFT, "y": TOP, "width": grid_w, "height": grid_h},
-        "row_ticks": [{"x": LEFT - 6, "y": TOP + i * CELL + CELL / 2, "text": str(i)} for i in range(n_rows)],
-        "col_ticks": [{"x": LEFT + j * CELL + CELL / 2, "y": TOP - 6, "text": str(j)} for j in range(n_cols)],
+        "row_ticks": [{"x": LEFT - 6, "y": TOP + i * cell + cell / 2, "text": str(i)} for i in range(n_rows)],
+        "col_ticks": [{"x": LEFT + j * cell + cell / 2, "y": TOP - 6, "text": str(j)} for j in range(n_cols)],
         "col_label": {"x": LEFT + grid_w / 2, "y": 16, "text": heatmap.col_label},
         "row_label": {"x": 16, "y": TOP + grid_h / 2, "text": heatmap.row_label},
         "legend": legend,
