@@ -15,9 +15,10 @@ import torch
 from grader import compare
 
 
-def first_match(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[Any], Sequence[Any]],
-                allowed: Sequence[torch.Tensor]) -> Any | None:
-    """The first mistake whose computed values all equal ``got`` within ``allowed``."""
+def matching(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[Any], Sequence[Any]],
+             allowed: Sequence[torch.Tensor]) -> list[Any]:
+    """Every mistake whose computed values all equal ``got`` within ``allowed``."""
+    found = []
     for mistake in mistakes:
         try:
             expected = compute(mistake)
@@ -26,11 +27,19 @@ def first_match(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[
         if len(expected) != len(got):
             continue
         if all(g is not None and compare.matches(g, e, a) for g, e, a in zip(got, expected, allowed)):
-            return mistake
-    return None
+            found.append(mistake)
+    return found
+
+
+MSG_AMBIGUOUS = "On this input, these mistakes give the same numbers: {messages}"
 
 
 def message(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[Any], Sequence[Any]],
             allowed: Sequence[torch.Tensor]) -> str | None:
-    found = first_match(got, mistakes, compute, allowed)
-    return found.message if found is not None else None
+    """The matching mistake's message; all of them when the input cannot tell them apart."""
+    found = matching(got, mistakes, compute, allowed)
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0].message
+    return MSG_AMBIGUOUS.format(messages=" Or: ".join(m.message for m in found))

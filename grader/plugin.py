@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from grader import errors, results
 from grader.exercise import Exercise
@@ -30,6 +30,8 @@ settings.register_profile(
     derandomize=False,  # the seed comes from --hypothesis-seed, so --seed can change the examples
     report_multiple_bugs=False,
     print_blob=False,
+    # No explain phase: it reruns the failing example many times for a note we don't show.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
     suppress_health_check=list(HealthCheck),
 )
 

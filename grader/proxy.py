@@ -7,9 +7,9 @@ a student understands.
 
 One child serves one submission for as long as it is healthy. When a call kills
 it (timeout, crash, early exit), the current check fails and the next check
-starts a fresh child. Within one check, once the child has failed, later calls
-fail at once with the same error, so Hypothesis does not wait out a hung
-submission once per example.
+starts a fresh child. Within one check, once the submission has failed (raised,
+hung, crashed), later calls fail at once with the same error, so Hypothesis does
+not wait out a hung submission, or re-run a broken one, once per example.
 """
 
 from __future__ import annotations
@@ -161,7 +161,8 @@ class Student:
 
     def _sandbox(self) -> Sandbox:
         if self._fatal is not None:
-            raise self._fatal
+            # Raise it afresh: re-raising one object would grow its traceback every time.
+            raise self._fatal.with_traceback(None)
         try:
             sandbox = self._runner.ensure()
         except errors.StudentError as error:
@@ -187,7 +188,11 @@ class Student:
         status = head.get("status")
         if status == "ok":
             return head, out
-        raise reply_error(head, what)
+        # Later calls in this check fail the same way at once: an error that does not
+        # depend on the input (not implemented, a TypeError) is not re-run for every
+        # example Hypothesis tries while shrinking.
+        self._fatal = reply_error(head, what)
+        raise self._fatal
 
 
 class RemoteObject:

@@ -7,8 +7,24 @@ from __future__ import annotations
 
 import torch
 
-from reference.softmax import masked_softmax, softmax
 
+
+
+# Each reference is also graded as a single-file submission (`grade --submission
+# reference/<name>.py`), and a submission cannot import other modules of the
+# project, so this module keeps its own copy of the masked softmax of
+# reference/softmax.py (see there for why it is written this way).
+def _masked_softmax(x: torch.Tensor, mask: torch.Tensor | None, dim: int = -1) -> torch.Tensor:
+    """Softmax along ``dim`` over entries where ``mask`` (True = may attend); empty slices give zeros."""
+    keep = x != float("-inf")
+    if mask is not None:
+        keep = torch.broadcast_to(mask, x.shape) & keep                        # (...) like x
+    neg_inf = torch.full((), float("-inf"), dtype=x.dtype, device=x.device)
+    row_max = torch.where(keep, x, neg_inf).amax(dim=dim, keepdim=True).detach()
+    row_max = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max))
+    e = torch.exp(torch.where(keep, x - row_max, neg_inf))                   # exactly 0 where not kept
+    total = e.sum(dim=dim, keepdim=True)
+    return e / torch.where(total > 0, total, torch.ones_like(total))
 
 class AdditiveAttention(torch.nn.Module):
     """Additive attention of one decoder state over L encoder outputs.
@@ -48,7 +64,7 @@ class AdditiveAttention(torch.nn.Module):
         # 2) score every position
         scores = self.score(torch.tanh(q + k)).squeeze(-1)              # (B, L, Hd) -> (B, L, 1) -> (B, L)
         # 3) normalise over the positions
-        weights = softmax(scores, dim=-1) if mask is None else masked_softmax(scores, mask, dim=-1)  # (B, L)
+        weights = _masked_softmax(scores, mask, dim=-1)  # (B, L)
         # 4) weighted sum of the values
         context = (weights[:, None, :] @ values).squeeze(1)             # (B, 1, L) @ (B, L, Dv) -> (B, 1, Dv) -> (B, Dv)
         return context, weights

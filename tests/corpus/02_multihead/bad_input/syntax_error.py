@@ -1,6 +1,6 @@
 # corpus: bad_input
-# message: has a SyntaxError on line 9
-"""A syntax error on line 9."""
+# message: has a SyntaxError on line 8
+"""A syntax error on line 8."""
 import torch
 
 
