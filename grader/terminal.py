@@ -16,7 +16,7 @@ def summary_lines(result: results.GradeResult, *, report_path: str | None = None
     if result.load_error:
         lines.append(f"  Could not load the submission: {result.load_error}")
     width = max((len(c.title) for c in result.checks), default=10)
-    width = min(width, 60)
+    width = min(width, 72)
     for check in result.checks:
         points = f"{_fmt(check.points)}/{_fmt(check.max_points)}"
         line = f"  {MARK[check.status]}  {points:>7}  {check.title[:width]:<{width}}"
