@@ -138,7 +138,12 @@ def _unwrap(error: BaseException) -> BaseException:
 
 
 def _example(error: BaseException) -> str | None:
+    """The falsifying example Hypothesis attached to ``error``, without the fixtures."""
     notes = [n for n in getattr(error, "__notes__", ()) if isinstance(n, str)]
-    lines = [n for n in notes if n.startswith("Falsifying example") or not n.startswith(("You can", "Trying"))]
+    lines = []
+    for note in notes:
+        if note.startswith(("You can", "Trying", "Explanation")):
+            continue
+        lines += [line for line in note.splitlines() if not line.strip().startswith("student=")]
     text = "\n".join(lines).strip()
     return text[:3000] or None

@@ -115,6 +115,9 @@ class Student:
         self.banned_hits: set[str] = set()
         self.aten_ops: list[int] = []
 
+    def __repr__(self) -> str:  # appears in Hypothesis's falsifying examples: keep it stable
+        return "student"
+
     # -- the API checks use ----------------------------------------------------
     def call(self, name: str, *args, **kwargs) -> Any:
         """Call the submission's function ``name`` and return what it returned."""

@@ -37,7 +37,7 @@ def test_buggy_variant_loses_the_right_points(entry):
 
 @pytest.mark.parametrize("entry", corpus(EXERCISE, "bad_input"), ids=lambda e: e.id)
 def test_bad_input_gets_a_clear_message(entry):
-    result = grade(EXERCISE, entry.path, call_seconds=3)
+    result = grade(EXERCISE, entry.path, call_seconds=2)
     assert result.score == 0 or _failed(result)
     summaries = [c.summary for c in result.checks if not c.passed]
     assert summaries, "a bad submission must fail checks"

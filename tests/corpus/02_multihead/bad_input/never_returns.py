@@ -1,5 +1,5 @@
 # corpus: bad_input
-# message: Exceeded the 3 s time limit
+# message: Exceeded the 2 s time limit
 """forward never returns."""
 import torch
 
