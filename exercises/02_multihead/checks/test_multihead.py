@@ -48,19 +48,50 @@ def oracle(inputs: MHAInputs, dtype: torch.dtype):
     return exact, same
 
 
-def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype) -> None:
+def matching_mistakes(got, inputs: MHAInputs, dtype: torch.dtype) -> list:
+    """Known mistakes whose output on ``inputs`` equals ``got`` (within tolerance)."""
+    exact, same = oracle(inputs, dtype)
+    allowed = [compare.allowed_error(s, e) for s, e in zip(same, exact)]
+    q, k, v, mask = inputs.tensors(torch.float64)
+    params = inputs.state_dict(torch.float64)
+    return diagnose.matching(got, mistakes.MISTAKES,
+                             lambda m: mistakes.run(m, q, k, v, params, inputs.num_heads, mask), allowed,
+                             correct=exact)
+
+
+def disambiguate(student, found: list, inputs: MHAInputs, dtype: torch.dtype) -> list:
+    """Narrow several matching mistakes down by asking the submission about a richer input.
+
+    Small shrunk examples often cannot tell mistakes apart (with one head, a wrong head
+    split is invisible). A fixed input with two heads, Lq != Lk and the same kind of
+    mask separates them; what still matches there is the diagnosis.
+    """
+    if len(found) < 2 or student is None:
+        return found
+    kind = "random" if inputs.mask_kind == "padding" else inputs.mask_kind  # padding may leave one key
+    rich = MHAInputs(batch=2, lq=3, lk=4 if kind != "causal" else 3, num_heads=2, head_dim=3,
+                     bias=True, mask_kind=kind, seed=11, dtype=dtype)
+    try:
+        module = build(student, rich, dtype)
+        q, k, v, mask = rich.tensors()
+        got = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
+    except (errors.StudentError, errors.CheckFailure):
+        return found
+    again = matching_mistakes(got, rich, dtype)
+    return [m for m in found if m in again] or found
+
+
+def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None) -> None:
     """Fail with a description (and a diagnosis) unless (output, weights) match the reference."""
     exact, same = oracle(inputs, dtype)
     got = compare.expect_tuple(got, NAMES, what=f"{CLASS}.forward")
     for value, like, name in zip(got, same, NAMES):
         compare.expect_tensor(value, name=name, like=like)
-    allowed = [compare.allowed_error(s, e) for s, e in zip(same, exact)]
-    q, k, v, mask = inputs.tensors(torch.float64)
-    params = inputs.state_dict(torch.float64)
+    mask = inputs.tensors(torch.float64)[3]
 
     def diagnosis(_):
-        return diagnose.message(got, mistakes.MISTAKES,
-                                lambda m: mistakes.run(m, q, k, v, params, inputs.num_heads, mask), allowed)
+        found = disambiguate(student, matching_mistakes(got, inputs, dtype), inputs, dtype)
+        return diagnose.describe(found)
 
     def pictures(_):
         from grader import figures  # heatmaps of one small (Lq, Lk) slice, () when too big
@@ -123,7 +154,7 @@ def test_matches_reference_float64(student, inputs):
     """Output and weights match the reference (float64)"""
     module = build(student, inputs, torch.float64)
     q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64)
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64, student)
 
 
 @pytest.mark.points(2)
@@ -132,7 +163,7 @@ def test_matches_reference_float32(student, inputs):
     """Output and weights match the reference (float32)"""
     module = build(student, inputs, torch.float32)
     q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float32)
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float32, student)
 
 
 @pytest.mark.points(2)
@@ -141,7 +172,7 @@ def test_causal_mask(student, inputs):
     """Causal mask: queries attend only to earlier keys"""
     module = build(student, inputs, torch.float64)
     q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64)
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64, student)
 
 
 @pytest.mark.points(2)
@@ -150,7 +181,7 @@ def test_padding_mask(student, inputs):
     """Padding and general masks: True means may attend"""
     module = build(student, inputs, torch.float64)
     q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64)
+    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64, student)
 
 
 @pytest.mark.points(2)
@@ -159,7 +190,7 @@ def test_fully_masked_rows(student, inputs):
     """Fully masked rows: zero weights, no NaN"""
     module = build(student, inputs, inputs.dtype)
     q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, inputs.dtype)
+    compare_pair(forward(module, q, k, v, mask).value, inputs, inputs.dtype, student)
 
 
 @pytest.mark.points(1)
@@ -206,7 +237,7 @@ def test_gradients(student, inputs, grad_seed):
     d_out = randn((inputs.batch, inputs.lq, inputs.embed_dim), seed=grad_seed)
     reply = forward(module, q, k, v, mask, grad=Grad(wrt=(0, 1, 2), grad_outputs=(d_out, None), params=True))
     # Wrong outputs explain wrong gradients: say so first (with the diagnosis).
-    compare_pair(reply.value, inputs, dtype)
+    compare_pair(reply.value, inputs, dtype, student)
     if not reply.has_graph:
         raise errors.CheckFailure("No gradient reaches the output: it does not require grad.",
                                   hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
@@ -256,3 +287,34 @@ def test_vectorised(student):
             "batch=2, heads=2: there is a Python loop over the batch or the heads.",
             hint="Process all batch items and heads at once with batched matmul (@) on (B, H, L, Dh) tensors.",
             kind="style")
+
+
+# -- properties the value checks cannot see ------------------------------------------
+
+@pytest.mark.points(1)
+@given(inputs=mha_inputs(dtypes=(torch.float64,), masks=("causal", "padding"), cross=False, min_heads=1))
+def test_masked_keys_cannot_leak(student, inputs):
+    """Masked keys cannot leak, however large their values
+
+    Keys and values at masked positions are replaced by huge numbers; the output
+    must not change. (A mask applied as "add -1e4" or "fill with -1e9" passes the
+    value checks but lets a huge masked score through.)
+    """
+    module = build(student, inputs, torch.float64)
+    q, k, v, mask = inputs.tensors()
+    allowed = torch.broadcast_to(mask, (inputs.batch, 1, inputs.lq, inputs.lk))[:, 0]   # (B, Lq, Lk)
+    hidden = ~allowed[:, 0, :]                                 # (B, Lk) keys the first query may not see
+    rows = ~(allowed & hidden[:, None, :]).any(dim=-1)         # (B, Lq) queries that see none of them
+    if not bool(hidden.any()):
+        return  # nothing masked to perturb
+    before = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
+    huge_k = torch.where(hidden[..., None], torch.full_like(k, 1e6), k)
+    huge_v = torch.where(hidden[..., None], torch.full_like(v, 1e6), v)
+    after = compare.expect_tuple(forward(module, q, huge_k, huge_v, mask).value, NAMES, what=f"{CLASS}.forward")
+    _, same = oracle(inputs, torch.float64)
+    for b, a, s_, name in zip(before, after, same, NAMES):
+        compare.expect_tensor(a, name=name, like=s_)
+        keep = rows if name == "output" else rows[:, None, :].expand(-1, inputs.num_heads, -1)
+        compare.assert_close(a[keep], oracle=b[keep], ref=s_[keep], name=f"{name} after changing masked keys",
+                             hint="Give masked scores -inf (or zero their weights exactly) so that no value of "
+                                  "a masked key can reach the output.")
