@@ -7,18 +7,23 @@ The checks run here, in the trusted process, under pytest with the
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as _dt
+import functools
 import io
 import os
 import platform
 import shlex
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import numpy
 import pytest
 import torch
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from grader import __version__, banned, plugin, results
 from grader.exercise import Exercise
@@ -84,15 +89,29 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
     )
 
 
+@functools.cache
+def _scratch_hypothesis_home() -> str:
+    """A throwaway folder for whatever Hypothesis stores (failure patches, caches).
+
+    Grading writes nothing to the working directory: no example database, and the
+    patches Hypothesis saves after a failing run go here and are removed at exit.
+    """
+    path = tempfile.mkdtemp(prefix="grade-hypothesis-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlugin, *, quiet: bool) -> int:
     args = [
         str(exercise.checks_dir),
         "--rootdir", str(exercise.root),
         "-c", os.devnull,
         "--import-mode=importlib",
+        # Only the plugins grading needs, whatever else is installed: the same
+        # checks run the same way everywhere, and nothing writes to the cwd.
+        "--disable-plugin-autoload",
+        "-p", "_hypothesis_pytestplugin",
         "-p", "no:cacheprovider",
-        "-p", "no:randomly",
-        "-p", "no:cov",
         "-p", "no:unraisableexception",  # its gc.collect() per test costs more than the checks
         "-p", "no:threadexception",
         "--capture=sys",
@@ -104,6 +123,7 @@ def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlu
     ]
     # One intra-op thread: on small machines the grader's and the child's OpenMP
     # threads otherwise fight, and every small reference op pays for it.
+    set_hypothesis_home_dir(_scratch_hypothesis_home())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     sink = io.StringIO()
