@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,11 @@ def test_a_correct_submission_exits_0_with_full_marks_and_a_report(tmp_path):
     outcome = runner.invoke(main, [str(EXERCISES / "02_multihead"), "--submission", str(CORRECT),
                                    "--results-json", str(results), "--report-dir", str(tmp_path / "out")])
     assert outcome.exit_code == 0, outcome.output
-    assert "Score: 19/19" in outcome.output and "(all checks passed)" in outcome.output
+    score = re.search(r"Score: (\d+)/(\d+)", outcome.output)
+    assert score and score.group(1) == score.group(2) and "(all checks passed)" in outcome.output
     assert (tmp_path / "out" / "02_multihead.html").is_file()
     data = json.loads(results.read_text())
-    assert data["score"] == data["max_score"] == 19
+    assert data["score"] == data["max_score"] == int(score.group(2))
     assert {t["status"] for t in data["tests"]} == {"passed"}
     assert set(data["tests"][0]) == {"name", "score", "max_score", "status", "output"}
 
@@ -63,7 +65,7 @@ def test_the_grade_script_runs_as_a_real_process(tmp_path):
     done = subprocess.run([*exe.split(), str(EXERCISES / "02_multihead"), "--submission", str(BUGGY), "-q"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
-    assert done.stdout.strip().startswith("02_multihead: ") and "/19" in done.stdout
+    assert re.fullmatch(r"02_multihead: \d+/\d+", done.stdout.strip())
     assert (tmp_path / "reports" / "02_multihead.html").is_file()
 
 
@@ -79,10 +81,10 @@ def test_batch_grades_a_class_and_resumes(tmp_path):
     first = runner.invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(klass), "--report-dir", str(out)])
     assert first.exit_code == 0, first.output
     assert "Graded 2 submissions" in first.output
-    assert "[1/2] alice: 19/19" in first.output and "[2/2] bob:" in first.output
+    assert re.search(r"\[1/2\] alice: (\d+)/\1 ", first.output) and "[2/2] bob:" in first.output
     rows = list(csv.DictReader((out / "grades.csv").open()))
-    assert [(r["student"], r["score"]) for r in rows][0] == ("alice", "19")
-    assert float(rows[1]["score"]) < 19
+    assert rows[0]["student"] == "alice" and rows[0]["score"] == rows[0]["max_score"]
+    assert rows[1]["student"] == "bob" and float(rows[1]["score"]) < float(rows[1]["max_score"])
     assert (out / "index.html").is_file() and (out / "alice" / "02_multihead.html").is_file()
     second = runner.invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(klass), "--report-dir", str(out)])
     assert second.exit_code == 0 and second.output.count("(unchanged, kept)") == 2
