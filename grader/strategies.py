@@ -136,3 +136,212 @@ def mha_inputs(draw, *, dtypes=(torch.float64,), masks=("none",), cross: bool = 
         bias=draw(st.booleans()), mask_kind=draw(st.sampled_from(masks)), seed=draw(seeds()),
         dtype=draw(st.sampled_from(dtypes)),
     )
+
+
+# -- 01_softmax ------------------------------------------------------------------
+
+SOFTMAX_VALUES = ("normal", "moderate", "large", "neg_inf")
+SOFTMAX_MASKS = ("none", "full", "broadcast", "fully_masked")
+
+
+@dataclass(frozen=True)
+class SoftmaxInputs:
+    """One softmax problem: a shape, the dim to normalise along, how values and mask are drawn.
+
+    ``values``: ``normal`` (randn * 2); ``moderate`` (randn * 6 plus a per-slice offset in
+    [-30, 30]: exp overflows float16 without a max); ``large`` (per-slice offsets up to 1e4 and
+    spreads up to 3e3, so slices differ by up to 1e4); ``neg_inf`` (normal, some entries
+    ``-inf``, the first slice all ``-inf``). ``mask``: ``none``; ``full`` (x's shape, at least one
+    True per slice); ``broadcast`` (size-1 and missing leading dims); ``fully_masked`` (some
+    slices all False). ``huge_masked`` puts 1e4 at masked positions.
+    """
+
+    shape: tuple[int, ...]
+    dim: int
+    values: str
+    mask_kind: str
+    seed: int
+    dtype: torch.dtype = torch.float64
+    huge_masked: bool = False
+
+    def tensors(self, dtype: torch.dtype | None = None):
+        """(x, mask) with x in ``dtype`` (default: the bundle's); mask is None for ``none``."""
+        dtype = dtype or self.dtype
+        g = generator(self.seed)
+        shape, d = self.shape, self.dim % len(self.shape)
+        slice_shape = tuple(1 if i == d else n for i, n in enumerate(shape))   # one value per slice
+        x = torch.randn(shape, generator=g, dtype=torch.float64)
+        if self.values == "normal":
+            x = x * 2.0
+        elif self.values == "moderate":
+            x = x * 6.0 + (torch.rand(slice_shape, generator=g, dtype=torch.float64) * 60 - 30)
+        elif self.values == "large":
+            spread = torch.where(torch.rand(slice_shape, generator=g) < 0.5, 3.0, 3e3).to(torch.float64)
+            offset = (torch.rand(slice_shape, generator=g, dtype=torch.float64) * 2 - 1) * 7e3
+            x = (x * spread).clamp(-3e3, 3e3) + offset                       # |x| <= 1e4
+        elif self.values == "neg_inf":
+            x = x * 2.0
+            holes = torch.rand(shape, generator=g) < 0.3
+            moved = holes.movedim(d, -1).contiguous()
+            flat = moved.reshape(-1, moved.shape[-1])
+            flat[1:, 0] = False                                              # later slices keep one entry
+            flat[0] = True                                                   # the first slice is all -inf
+            x = x.masked_fill(moved.movedim(-1, d), float("-inf"))
+        else:
+            raise ValueError(f"SoftmaxInputs: values must be one of {SOFTMAX_VALUES}, got {self.values!r}")
+        mask = self.mask()
+        if mask is not None and self.huge_masked:
+            x = torch.where(torch.broadcast_to(mask, shape), x, torch.full_like(x, 1e4))
+        return x.to(dtype), mask
+
+    def mask(self) -> torch.Tensor | None:
+        kind = self.mask_kind
+        if kind == "none":
+            return None
+        if kind not in SOFTMAX_MASKS:
+            raise ValueError(f"SoftmaxInputs: mask must be one of {SOFTMAX_MASKS}, got {kind!r}")
+        g = generator(self.seed + 7919)
+        d = self.dim % len(self.shape)
+        mshape = list(self.shape)
+        if kind == "broadcast":
+            for i in range(len(mshape)):
+                if i != d and bool(torch.rand((), generator=g) < 0.5):
+                    mshape[i] = 1
+        moved = (torch.rand(mshape, generator=g) < 0.6).movedim(d, -1).contiguous()
+        flat = moved.reshape(-1, moved.shape[-1])
+        first = torch.randint(0, moved.shape[-1], (flat.shape[0],), generator=g)
+        flat[torch.arange(flat.shape[0]), first] = True                     # at least one True per slice
+        if kind == "fully_masked":
+            empty = torch.rand(flat.shape[0], generator=g) < 0.4
+            empty[-1] = True                                                 # always at least one...
+            if flat.shape[0] > 1:
+                empty[0] = False                                             # ...and one real slice
+            flat[empty] = False
+        mask = moved.movedim(-1, d)
+        if kind == "broadcast":
+            lead = 0
+            while lead < d and mask.shape[lead] == 1:
+                lead += 1
+            mask = mask.reshape(mask.shape[lead:])                           # drop leading size-1 dims
+        return mask
+
+    def __repr__(self) -> str:
+        huge = ", huge_masked=True" if self.huge_masked else ""
+        return (f"SoftmaxInputs(shape={self.shape}, dim={self.dim}, values={self.values!r}, "
+                f"mask={self.mask_kind!r}{huge}, dtype={str(self.dtype).replace('torch.', '')}, seed={self.seed})")
+
+
+@st.composite
+def softmax_inputs(draw, *, dtypes=(torch.float64,), values=("normal",), masks=("none",),
+                   min_rank: int = 1, max_rank: int = 4, max_size: int = 5, min_len: int = 2,
+                   huge_masked: bool = False) -> SoftmaxInputs:
+    """Draw the rank, the dim (negative or positive) and the sizes first, then a seed.
+
+    The slice along ``dim`` has at least ``min_len`` entries (with one, every softmax is 1
+    and most mistakes are invisible).
+    """
+    for name, given, allowed in (("values", values, SOFTMAX_VALUES), ("masks", masks, SOFTMAX_MASKS)):
+        for kind in given:
+            if kind not in allowed:
+                raise ValueError(f"softmax_inputs: unknown {name} kind {kind!r}; choose from {allowed}")
+    if not 1 <= min_rank <= max_rank:
+        raise ValueError(f"softmax_inputs: need 1 <= min_rank <= max_rank, got {min_rank}, {max_rank}")
+    rank = draw(st.integers(min_rank, max_rank))
+    dim = draw(st.integers(-rank, rank - 1))
+    shape = tuple(draw(dims(min_value=min_len if i == dim % rank else 1, max_value=max(max_size, min_len)))
+                  for i in range(rank))
+    return SoftmaxInputs(shape=shape, dim=dim, values=draw(st.sampled_from(values)),
+                         mask_kind=draw(st.sampled_from(masks)), seed=draw(seeds()),
+                         dtype=draw(st.sampled_from(dtypes)), huge_masked=huge_masked)
+
+
+# -- 00_simple_attention ------------------------------------------------------------
+
+SCORE_KINDS = ("normal", "large", "spread")
+
+
+@dataclass(frozen=True)
+class AttentionInputs:
+    """One NumPy attention problem: query (*batch, Lq, d), key (*batch, Lk, d), value (*batch, Lk, dv).
+
+    ``simple`` gives simple_attention's shapes instead: query (d,), keys (Lk, d), values (Lk, dv).
+    ``scores``: ``normal`` (post-scale scores of order 1); ``large`` (|score| ~ 1e4);
+    ``spread`` (each query row's scores of order 1 or 3e3 at random, so rows and batch
+    items differ by thousands). ``dtype`` is a NumPy dtype name; integer dtypes give small
+    integers.
+    """
+
+    batch: tuple[int, ...]
+    lq: int
+    lk: int
+    d: int
+    dv: int
+    scores: str
+    seed: int
+    dtype: str = "float64"
+    simple: bool = False
+
+    def arrays(self, dtype: str | None = None):
+        """(query, key, value) as NumPy arrays in ``dtype`` (default: the bundle's)."""
+        import numpy as np
+
+        dtype = np.dtype(dtype or self.dtype)
+        g = generator(self.seed)
+        q = torch.randn(self.batch + (self.lq, self.d), generator=g, dtype=torch.float64)
+        k = torch.randn(self.batch + (self.lk, self.d), generator=g, dtype=torch.float64)
+        v = torch.randn(self.batch + (self.lk, self.dv), generator=g, dtype=torch.float64)
+        # Scores q.k have standard deviation sqrt(d): sdpa divides by sqrt(d), simple does not.
+        unit = self.d ** -0.5 if self.simple else 1.0
+        if np.issubdtype(dtype, np.integer):
+            q, k, v = (torch.round(t * 1.5).clamp(-3, 3) for t in (q, k, v))   # small integers
+        elif self.scores == "large":
+            q = q * (1e4 * unit)
+        elif self.scores == "spread":
+            rows = torch.where(torch.rand(self.batch + (self.lq, 1), generator=g) < 0.5, 1.0, 3e3)
+            q = q * rows.to(torch.float64) * unit
+        elif self.scores == "normal":
+            q = q * (1.5 * unit)
+        else:
+            raise ValueError(f"AttentionInputs: scores must be one of {SCORE_KINDS}, got {self.scores!r}")
+        arrays = [t.numpy().astype(dtype) for t in (q, k, v)]
+        if self.simple:
+            arrays[0] = arrays[0].reshape(self.d)
+        return tuple(arrays)
+
+    def __repr__(self) -> str:
+        if self.simple:
+            return (f"AttentionInputs(simple, n={self.lk}, d={self.d}, dv={self.dv}, scores={self.scores!r}, "
+                    f"dtype={self.dtype}, seed={self.seed})")
+        return (f"AttentionInputs(batch={self.batch}, Lq={self.lq}, Lk={self.lk}, d={self.d}, dv={self.dv}, "
+                f"scores={self.scores!r}, dtype={self.dtype}, seed={self.seed})")
+
+
+@st.composite
+def attention_inputs(draw, *, simple: bool = False, batch_dims=(0, 1, 2), dtypes=("float64",),
+                     scores=("normal",), max_len: int = 5, min_dim: int = 2, max_dim: int = 6,
+                     square: bool = False) -> AttentionInputs:
+    """Draw batch dims, lengths and sizes first, then a seed.
+
+    ``square``: every batch size, Lk and d equal (so ``key.T`` on a batch gives wrong
+    numbers instead of a shape error). ``d >= min_dim`` (default 2) keeps 1/d, 1/sqrt(d)
+    and no scale apart.
+    """
+    for kind in scores:
+        if kind not in SCORE_KINDS:
+            raise ValueError(f"attention_inputs: unknown scores kind {kind!r}; choose from {SCORE_KINDS}")
+    if simple:
+        ndim = 0
+    else:
+        ndim = draw(st.sampled_from(tuple(batch_dims)))
+    if square:
+        n = draw(dims(min_value=2, max_value=max(max_len, 2)))
+        batch, lk, d = (n,) * ndim, n, n
+        lq = draw(dims(max_value=max_len))
+    else:
+        batch = tuple(draw(dims(max_value=3)) for _ in range(ndim))
+        lq = 1 if simple else draw(dims(max_value=max_len))
+        lk = draw(dims(min_value=2, max_value=max(max_len, 2)))
+        d = draw(dims(min_value=min_dim, max_value=max_dim))
+    dv = draw(dims(max_value=max_dim))
+    return AttentionInputs(batch=batch, lq=lq, lk=lk, d=d, dv=dv, scores=draw(st.sampled_from(scores)),
+                           seed=draw(seeds()), dtype=draw(st.sampled_from(tuple(dtypes))), simple=simple)

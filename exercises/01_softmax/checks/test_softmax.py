@@ -1,0 +1,310 @@
+"""Checks for 01_softmax. Run by `grade exercises/01_softmax`, never by plain pytest.
+
+Each check gets ``student`` (a proxy to the submission, which runs in a sandbox)
+and is worth the points of its ``points`` marker. The reference runs here, in the
+grader: a float64 oracle sets the right answer and the reference in the input's
+dtype sets the error budget (``grader.compare``).
+
+The value checks compare with the reference on ordinary inputs; each property check
+looks at inputs where a mathematically right formula still goes wrong (huge values,
+``-inf``, empty slices, low precision, gradients, in-place changes). Which mistake
+each property catches that the plain comparison misses is shown by the corpus in
+``tests/corpus/01_softmax/buggy``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grader import compare, diagnose, errors
+from grader.proxy import Grad
+from grader.strategies import SoftmaxInputs, generator, randn, softmax_inputs
+from reference import softmax as ref
+from reference.mistakes import softmax as mistakes
+
+LOW_PRECISION = (torch.float16, torch.bfloat16, torch.float32)
+HINT_VALUES = "Work through the formula in the README on a tiny input: a (2, 3) tensor with dim=0 and dim=1."
+HINT_STABLE = ("Subtract each slice's max along dim (x.amax(dim=dim, keepdim=True)) before exp, so the "
+               "largest exponent is exp(0) = 1.")
+HINT_EMPTY = ("A slice with nothing to attend to has max -inf and -inf - (-inf) = NaN: replace a non-finite "
+              "max by 0, and divide by the sum only where it is > 0.")
+HINT_INPLACE = ("Use out-of-place operations (x = x - m, not x -= m; masked_fill, not masked_fill_) on the "
+                "tensors you were given.")
+MSG_NOT_ZERO = "{what} get weight {value:.3g} at index {index}; they must get exactly 0."
+MSG_NOT_INVARIANT = ("{fn}(x + c) differs from {fn}(x) for a constant c along dim (|c| up to 1e4): "
+                     "softmax does not change when every entry of a slice moves by the same amount.")
+MSG_NEGATIVE = "{fn}'s output has a negative weight {value:.3g} at index {index}."
+MSG_MODIFIED = "{fn} modified its {arg} argument in place."
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def reference(x: torch.Tensor, mask: torch.Tensor | None, dim: int) -> torch.Tensor:
+    return ref.softmax(x, dim) if mask is None else ref.masked_softmax(x, mask, dim)
+
+
+def function_of(mask) -> str:
+    return "softmax" if mask is None else "masked_softmax"
+
+
+def call(student, x, mask, dim, **options):
+    """The submission's softmax(x, dim) or masked_softmax(x, mask, dim), as a Reply."""
+    if mask is None:
+        return student.run("softmax", x, dim, **options)
+    return student.run("masked_softmax", x, mask, dim, **options)
+
+
+def oracle(x: torch.Tensor, mask, dim: int):
+    """(float64 oracle, reference in x's dtype)."""
+    return reference(x.to(torch.float64), mask, dim), reference(x, mask, dim)
+
+
+def diagnosis_of(got, x, mask, dim) -> str | None:
+    """The known mistake (computed in x's dtype) whose output equals ``got``, if any."""
+    exact, same = oracle(x, mask, dim)
+    allowed = compare.allowed_error(same, exact)
+    found = diagnose.matching((got,), mistakes.MISTAKES, lambda m: (mistakes.run(m, x, mask, dim),),
+                              (allowed,), correct=(exact,))
+    return diagnose.describe(found)
+
+
+def check_values(got, x, mask, dim, *, hint: str = HINT_VALUES) -> torch.Tensor:
+    """Fail with a description (and a diagnosis) unless ``got`` is the softmax of x (within budget)."""
+    fn = function_of(mask)
+    exact, same = oracle(x, mask, dim)
+    got = compare.expect_tensor(got, name=f"{fn}'s output", like=same)
+    compare.assert_close(got, oracle=exact, ref=same, name=f"{fn}'s output",
+                         diagnose=lambda g: diagnosis_of(g, x, mask, dim), hint=hint)
+    return got
+
+
+def check_exact_zeros(got: torch.Tensor, where: torch.Tensor, what: str, hint: str, diagnosis=None) -> None:
+    values = got.detach().to(torch.float64)
+    wrong = torch.broadcast_to(where, values.shape) & (values != 0)
+    if bool(wrong.any()):
+        index = tuple(int(i) for i in torch.nonzero(wrong)[0])
+        raise errors.CheckFailure(MSG_NOT_ZERO.format(what=what, value=float(values[index]), index=index),
+                                  diagnosis=diagnosis, hint=hint)
+
+
+def empty_slices(x: torch.Tensor, mask, dim: int) -> torch.Tensor:
+    """Slices along dim with nothing to attend to (all masked or all -inf), broadcast to x's shape."""
+    keep = x != float("-inf")
+    if mask is not None:
+        keep = keep & torch.broadcast_to(mask, x.shape)
+    return torch.broadcast_to(~keep.any(dim=dim, keepdim=True), x.shape)
+
+
+def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int) -> None:
+    x, mask = inputs.tensors()
+    d_out = randn(x.shape, seed=grad_seed, dtype=x.dtype)
+    reply = call(student, x, mask, inputs.dim, grad=Grad(wrt=(0,), grad_outputs=(d_out,)))
+    # A wrong output explains a wrong gradient: say so first (with the diagnosis).
+    check_values(reply.value, x, mask, inputs.dim)
+    if not reply.has_graph:
+        raise errors.CheckFailure("No gradient reaches the output: it does not require grad.",
+                                  hint="Use torch operations on x all the way; do not call .detach(), "
+                                       ".numpy(), torch.tensor(...) or torch.no_grad() on the way.")
+    leaf = x.detach().clone().requires_grad_(True)
+    reference(leaf, mask, inputs.dim).backward(d_out)
+    got = reply.input_grads.get(0)
+    if got is None:
+        raise errors.CheckFailure("No gradient of x: x is not used in a differentiable way.")
+    compare.expect_tensor(got, name="the gradient of x", like=leaf.grad)
+    compare.assert_close(got, oracle=leaf.grad, ref=leaf.grad, name="the gradient of x", kind="grad",
+                         hint=HINT_EMPTY + " Keep infinities out of every branch of torch.where: "
+                              "0 * inf in a backward pass is NaN even in the branch that is not picked.")
+
+
+def check_unmodified(student, x, mask, dim) -> None:
+    fn = function_of(mask)
+    reply = call(student, x, mask, dim, echo_inputs=True)
+    args = list((reply.inputs_after or {}).get("args") or ())
+    sent = [("x", x)] + ([] if mask is None else [("mask", mask)])
+    for position, (name, original) in enumerate(sent):
+        now = args[position] if position < len(args) else None
+        same = isinstance(now, torch.Tensor) and now.shape == original.shape and now.dtype == original.dtype \
+            and torch.equal(now, original)
+        if not same:
+            raise errors.CheckFailure(MSG_MODIFIED.format(fn=fn, arg=name), hint=HINT_INPLACE)
+
+
+# -- softmax: values -----------------------------------------------------------------
+
+@pytest.mark.points(3)
+@given(inputs=softmax_inputs())
+def test_softmax_matches_reference(student, inputs):
+    """softmax matches the reference (float64, any rank and dim)"""
+    x, _ = inputs.tensors()
+    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim)
+
+
+@pytest.mark.points(2)
+@given(inputs=softmax_inputs(dtypes=LOW_PRECISION))
+def test_softmax_dtypes(student, inputs):
+    """softmax keeps float16, bfloat16 and float32, and is accurate in each
+
+    The output has x's dtype and device; its error is at most a small multiple of the
+    reference's own error in that dtype.
+    """
+    x, _ = inputs.tensors()
+    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+                 hint="Compute in x's dtype (no .double() or .float() without converting back).")
+
+
+@pytest.mark.points(1)
+@given(inputs=softmax_inputs(dtypes=(torch.float16, torch.bfloat16, torch.float32, torch.float64),
+                             values=("moderate",)))
+def test_softmax_sums_to_one(student, inputs):
+    """softmax sums to 1 along dim, in every dtype, for values up to about 50
+
+    exp(12) already overflows float16, so this needs the max subtracted even there.
+    """
+    x, _ = inputs.tensors()
+    dim = inputs.dim
+    exact, same = oracle(x, None, dim)
+    got = compare.expect_tensor(call(student, x, None, dim).value, name="softmax's output", like=same)
+    values = got.detach().to(torch.float64)
+    if bool((values < 0).any()):
+        index = tuple(int(i) for i in torch.nonzero(values < 0)[0])
+        raise errors.CheckFailure(MSG_NEGATIVE.format(fn="softmax", value=float(values[index]), index=index))
+    compare.assert_close(values.sum(dim), oracle=exact.sum(dim), ref=same.to(torch.float64).sum(dim),
+                         name="the sums of softmax along dim",
+                         diagnose=lambda _: diagnosis_of(got, x, None, dim), hint=HINT_STABLE)
+
+
+@pytest.mark.points(1)
+@given(inputs=softmax_inputs())
+def test_softmax_shift_invariant(student, inputs):
+    """softmax(x + c) equals softmax(x) for a constant c along dim, |c| up to 1e4
+
+    A property: two answers of the submission are compared with each other, not with
+    the reference.
+    """
+    x, _ = inputs.tensors()
+    dim = inputs.dim
+    slice_shape = tuple(1 if i == dim % x.dim() else n for i, n in enumerate(x.shape))
+    c = torch.round((torch.rand(slice_shape, generator=generator(inputs.seed + 1), dtype=torch.float64)
+                     * 2 - 1) * 1e4)                                   # (..., 1, ...) whole numbers
+    shifted = x + c
+    _, same = oracle(x, None, dim)
+    plain = compare.expect_tensor(call(student, x, None, dim).value, name="softmax(x)", like=same)
+    moved = compare.expect_tensor(call(student, shifted, None, dim).value, name="softmax(x + c)", like=same)
+    for value, given_x, label in ((plain, x, "softmax(x)"), (moved, shifted, "softmax(x + c)")):
+        bad = ~torch.isfinite(value)
+        if bool(bad.any()):
+            index = tuple(int(i) for i in torch.nonzero(bad)[0])
+            raise errors.CheckFailure(f"{label} contains NaN or inf at index {index}.",
+                                      diagnosis=diagnosis_of(value, given_x, None, dim), hint=HINT_STABLE)
+    allowed = compare.allowed_error(*reversed(oracle(x, None, dim))) \
+        + compare.allowed_error(*reversed(oracle(shifted, None, dim)))
+    m = compare.mismatch(moved, plain, allowed, name="softmax(x + c)")
+    if m is not None:
+        raise errors.CheckFailure(MSG_NOT_INVARIANT.format(fn="softmax"), details=compare.format_mismatch(m),
+                                  diagnosis=diagnosis_of(moved, shifted, None, dim), mismatch=m,
+                                  hint=HINT_STABLE)
+
+
+@pytest.mark.points(2)
+@given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), values=("large",)))
+def test_softmax_large_values(student, inputs):
+    """softmax is exact for slices whose values differ by up to 1e4 (float32, float64)
+
+    Each slice has its own offset (up to 7e3) and spread (up to 3e3): one global max,
+    or none at all, underflows or overflows.
+    """
+    x, _ = inputs.tensors()
+    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim, hint=HINT_STABLE)
+
+
+@pytest.mark.points(1)
+@given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), values=("neg_inf",)))
+def test_softmax_neg_inf(student, inputs):
+    """-inf entries get weight exactly 0; a slice of all -inf is all zeros"""
+    x, _ = inputs.tensors()
+    got = check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim, hint=HINT_EMPTY)
+    check_exact_zeros(got, x == float("-inf"), "-inf entries", HINT_EMPTY)
+
+
+# -- softmax: gradients and inputs ----------------------------------------------------
+
+@pytest.mark.points(2)
+@settings(max_examples=15)
+@given(inputs=softmax_inputs(values=("normal", "neg_inf")), grad_seed=st.integers(0, 1000))
+def test_softmax_gradients(student, inputs, grad_seed):
+    """softmax's gradient equals the true softmax's (float64, with -inf entries)"""
+    check_gradients(student, inputs, grad_seed)
+
+
+@pytest.mark.points(1)
+def test_softmax_inputs_unmodified(student):
+    """softmax leaves x unmodified"""
+    inputs = SoftmaxInputs(shape=(2, 3, 4), dim=1, values="neg_inf", mask_kind="none", seed=5)
+    x, _ = inputs.tensors()
+    check_unmodified(student, x, None, inputs.dim)
+
+
+# -- masked_softmax ------------------------------------------------------------------
+
+@pytest.mark.points(3)
+@given(inputs=softmax_inputs(masks=("full", "broadcast")))
+def test_masked_softmax_matches_reference(student, inputs):
+    """masked_softmax matches the reference (float64, broadcast masks)"""
+    x, mask = inputs.tensors()
+    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim)
+
+
+@pytest.mark.points(1)
+@given(inputs=softmax_inputs(dtypes=LOW_PRECISION, masks=("full", "fully_masked")))
+def test_masked_softmax_dtypes(student, inputs):
+    """masked_softmax keeps float16, bfloat16 and float32, and is accurate in each"""
+    x, mask = inputs.tensors()
+    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim,
+                 hint="Compute in x's dtype; a fill value such as -1e9 does not fit in float16: use "
+                      "float('-inf') or torch.finfo(x.dtype).min.")
+
+
+@pytest.mark.points(1)
+@given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), masks=("full", "broadcast"),
+                             huge_masked=True))
+def test_masked_entries_exactly_zero(student, inputs):
+    """Masked entries get exactly 0, however large their values
+
+    Masked positions hold 1e4: a mask applied by adding -1e4, or by zeroing weights
+    after the softmax and renormalising, lets them through or underflows the rest.
+    """
+    x, mask = inputs.tensors()
+    dim = inputs.dim
+    hint = "Put masked entries to -inf (masked_fill(~mask, float('-inf'))) before exp."
+    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=hint)
+    check_exact_zeros(got, ~torch.broadcast_to(mask, x.shape), "Masked entries", hint,
+                      diagnosis=diagnosis_of(got, x, mask, dim))
+
+
+@pytest.mark.points(2)
+@given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), masks=("fully_masked",)))
+def test_fully_masked_slices(student, inputs):
+    """A fully masked slice is all zeros (no NaN, not uniform)"""
+    x, mask = inputs.tensors()
+    dim = inputs.dim
+    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=HINT_EMPTY)
+    check_exact_zeros(got, empty_slices(x, mask, dim), "Fully masked slices", HINT_EMPTY)
+
+
+@pytest.mark.points(2)
+@settings(max_examples=15)
+@given(inputs=softmax_inputs(masks=("full", "fully_masked")), grad_seed=st.integers(0, 1000))
+def test_masked_softmax_gradients(student, inputs, grad_seed):
+    """masked_softmax's gradient is finite and right, fully masked slices included"""
+    check_gradients(student, inputs, grad_seed)
+
+
+@pytest.mark.points(1)
+def test_masked_softmax_inputs_unmodified(student):
+    """masked_softmax leaves x and mask unmodified"""
+    inputs = SoftmaxInputs(shape=(2, 3, 4), dim=-1, values="normal", mask_kind="fully_masked", seed=5)
+    x, mask = inputs.tensors()
+    check_unmodified(student, x, mask, inputs.dim)

@@ -1,0 +1,91 @@
+"""Known mistakes in 00_simple_attention (NumPy), as variants of the reference computation.
+
+``compute(...)`` is batched dot-product attention with switches. ``simple_attention`` is
+the same computation on one query row with no scale, so its mistakes (``SIMPLE``) are
+run through ``run_simple`` and those of ``scaled_dot_product_attention`` (``SDPA``)
+through ``run_sdpa``. Mistakes are computed in the inputs' floating dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str
+    message: str
+    switches: dict = field(default_factory=dict)
+
+
+_NO_MAX = ("Without subtracting the largest score first, exp overflows for large scores (inf / inf = NaN): "
+           "use exp(s - max(s)).")
+_KEYS_AS_VALUES = "The weights were applied to the keys; the output is weights @ values."
+
+SIMPLE = (
+    Mistake("scaled_simple", "simple_attention is unscaled: use keys @ query without dividing by sqrt(d).",
+            {"scale": "sqrt"}),
+    Mistake("no_max", _NO_MAX, {"shift": "none"}),
+    Mistake("keys_as_values", _KEYS_AS_VALUES, {"values_from": "key"}),
+    Mistake("unnormalised", "The weights were not normalised: divide exp(scores) by their sum.",
+            {"normalise": False}),
+)
+
+SDPA = (
+    Mistake("no_scale", "The scores are not scaled: divide Q K^T by sqrt(d_k).", {"scale": "none"}),
+    Mistake("scale_by_d", "The scores are divided by d_k instead of sqrt(d_k).", {"scale": "d"}),
+    Mistake("softmax_query_axis", "The softmax was taken over the queries (axis=-2) instead of the keys "
+            "(axis=-1).", {"softmax_axis": -2}),
+    Mistake("key_T", "key.T reverses every axis of a batched array; transpose only the last two: "
+            "np.swapaxes(key, -1, -2).", {"transpose": "T"}),
+    Mistake("no_max", _NO_MAX, {"shift": "none"}),
+    Mistake("global_max", "You subtracted one max over the whole array instead of each row's max "
+            "(max(axis=-1, keepdims=True)): rows far below it underflow to 0 / 0.", {"shift": "global"}),
+    Mistake("keys_as_values", _KEYS_AS_VALUES, {"values_from": "key"}),
+)
+
+MISTAKES = SIMPLE + tuple(m for m in SDPA if m.id not in {s.id for s in SIMPLE})
+
+
+def run_simple(mistake: Mistake, query, keys, values) -> tuple[np.ndarray]:
+    """simple_attention's output, as a 1-tuple, for a submission that makes ``mistake``."""
+    switches = {"scale": "none", **mistake.switches}
+    out, _ = compute(np.asarray(query)[None, :], keys, values, **switches)   # (1, d) -> (1, dv)
+    return (out[0],)
+
+
+def run_sdpa(mistake: Mistake, query, key, value) -> tuple[np.ndarray, np.ndarray]:
+    """scaled_dot_product_attention's (output, weights) for a submission that makes ``mistake``."""
+    return compute(query, key, value, **mistake.switches)
+
+
+def compute(query, key, value, *, scale="sqrt", softmax_axis=-1, transpose="swapaxes", shift="max",
+            values_from="value", normalise=True):
+    """Attention with switches; the defaults give scaled_dot_product_attention.
+
+    Shapes: query (..., Lq, d), key (..., Lk, d), value (..., Lk, dv).
+    Returns (output (..., Lq, dv), weights (..., Lq, Lk)).
+    """
+    query, key, value = np.asarray(query), np.asarray(key), np.asarray(value)
+    dtype = np.result_type(query, key, value)
+    dtype = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+    query, key, value = query.astype(dtype), key.astype(dtype), value.astype(dtype)
+    d = query.shape[-1]
+    with np.errstate(all="ignore"):
+        key_t = key.T if transpose == "T" else np.swapaxes(key, -1, -2)     # (..., d, Lk)
+        divisor = {"sqrt": math.sqrt(d), "none": 1.0, "d": float(d)}[scale]
+        scores = (query @ key_t) / divisor                                  # (..., Lq, Lk)
+        if shift == "max":
+            m = scores.max(axis=softmax_axis, keepdims=True)
+        elif shift == "global":
+            m = scores.max()
+        else:
+            m = 0.0
+        e = np.exp(scores - m)
+        weights = e / e.sum(axis=softmax_axis, keepdims=True) if normalise else e
+        weights = weights.astype(dtype)
+        output = weights @ (key if values_from == "key" else value)          # (..., Lq, dv)
+    return output.astype(dtype), weights
