@@ -121,6 +121,10 @@ def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlu
         f"--hypothesis-seed={seed}",
         "-o", "python_files=test_*.py check_*.py",
     ]
+    if quiet:
+        # No traceback text nobody reads: Hypothesis formats one (through pytest) for every
+        # failing example it tries while shrinking, which doubled the time of a wrong submission.
+        args.append("--tb=no")
     # One intra-op thread: on small machines the grader's and the child's OpenMP
     # threads otherwise fight, and every small reference op pays for it.
     set_hypothesis_home_dir(_scratch_hypothesis_home())

@@ -153,7 +153,7 @@ class SoftmaxInputs:
     spreads up to 3e3, so slices differ by up to 1e4); ``neg_inf`` (normal, some entries
     ``-inf``, the first slice all ``-inf``). ``mask``: ``none``; ``full`` (x's shape, at least one
     True per slice); ``broadcast`` (size-1 and missing leading dims); ``fully_masked`` (some
-    slices all False). ``huge_masked`` puts 1e4 at masked positions.
+    slices all False). ``huge_masked`` puts 2e4 at masked positions.
     """
 
     shape: tuple[int, ...]
@@ -191,7 +191,7 @@ class SoftmaxInputs:
             raise ValueError(f"SoftmaxInputs: values must be one of {SOFTMAX_VALUES}, got {self.values!r}")
         mask = self.mask()
         if mask is not None and self.huge_masked:
-            x = torch.where(torch.broadcast_to(mask, shape), x, torch.full_like(x, 1e4))
+            x = torch.where(torch.broadcast_to(mask, shape), x, torch.full_like(x, 2e4))
         return x.to(dtype), mask
 
     def mask(self) -> torch.Tensor | None:

@@ -35,6 +35,11 @@ MISTAKES = (
     Mistake("mask_ignored", "The mask is ignored: masked entries still get weight.", {"masking": "ignored"}),
     Mistake("mask_after_softmax", "The mask was applied after the softmax (zeroing weights) without "
             "renormalising: put masked entries to -inf before exp.", {"masking": "after_softmax"}),
+    Mistake("mask_after_softmax_renormalised", "The mask was applied after the softmax and the weights "
+            "renormalised: when masked entries are large, the kept weights underflow to 0 before the mask "
+            "is applied. Put masked entries to -inf before exp.", {"masking": "after_renormalised"}),
+    Mistake("additive_penalty", "The mask was applied by adding a finite penalty (-1e4) to masked entries: "
+            "a masked entry with a large value still gets weight. Use -inf.", {"masking": "additive"}),
     Mistake("masked_scores_zeroed", "Masked entries were set to 0 (x * mask) instead of being left out: "
             "exp(0) still gives them weight; put them to -inf.", {"masking": "zeroed"}),
     Mistake("nan_empty", "A slice with nothing to attend to (all masked or all -inf) gives NaN: its max "
@@ -67,7 +72,11 @@ def compute(x, mask=None, dim=-1, *, shift="slice", softmax_dim="given", total="
     given = torch.ones(x.shape, dtype=torch.bool) if mask is None else torch.broadcast_to(mask, x.shape)
     if masking == "inverted":
         given = ~given
-    elif masking in ("ignored", "after_softmax"):
+    elif masking in ("ignored", "after_softmax", "after_renormalised"):
+        given = torch.ones(x.shape, dtype=torch.bool)
+    elif masking == "additive":
+        x = x - 1e4 * (~given).to(x.dtype)                              # masked entries move by -1e4
+        empties = ~given.any(dim=d, keepdim=True)                       # slices a right mask would empty
         given = torch.ones(x.shape, dtype=torch.bool)
     elif masking == "zeroed":
         x = x * given                                                   # masked scores become 0
@@ -87,10 +96,15 @@ def compute(x, mask=None, dim=-1, *, shift="slice", softmax_dim="given", total="
         m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))      # empty slices shift by 0
     e = torch.exp(s - m)                                                # (...)
     t = e.sum() if total == "all" else e.sum(dim=d, keepdim=True)
-    if empty == "nan":
-        w = e / t
+    if empty == "nan" or shift != "slice":
+        w = e / t                                                       # no guard: 0 / 0 is NaN
     else:
         w = e / torch.where(t > 0, t, torch.ones_like(t))               # empty slices stay 0
-    if masking == "after_softmax" and mask is not None:
+    if masking in ("after_softmax", "after_renormalised") and mask is not None:
         w = w * torch.broadcast_to(mask, x.shape)
+    if masking == "after_renormalised" and mask is not None:
+        t = w.sum(dim=d, keepdim=True)
+        w = w / torch.where(t > 0, t, torch.ones_like(t))
+    if masking == "additive" and mask is not None:
+        w = w.masked_fill(empties, 0.0)                                 # empty slices zeroed by hand
     return w

@@ -18,6 +18,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.control import current_build_context
 
 from grader import compare, diagnose, errors
 from grader.proxy import Grad
@@ -62,22 +63,71 @@ def oracle(x: torch.Tensor, mask, dim: int):
     return reference(x.to(torch.float64), mask, dim), reference(x, mask, dim)
 
 
-def diagnosis_of(got, x, mask, dim) -> str | None:
-    """The known mistake (computed in x's dtype) whose output equals ``got``, if any."""
+def matching(got, x, mask, dim, *, skip_right: bool = True) -> list:
+    """Known mistakes (computed in x's dtype) whose output equals ``got`` within the check's budget.
+
+    With ``skip_right``, mistakes that give the right answer on this input are left out.
+    """
     exact, same = oracle(x, mask, dim)
     allowed = compare.allowed_error(same, exact)
-    found = diagnose.matching((got,), mistakes.MISTAKES, lambda m: (mistakes.run(m, x, mask, dim),),
-                              (allowed,), correct=(exact,))
-    return diagnose.describe(found)
+    return diagnose.matching((got,), mistakes.MISTAKES, lambda m: (mistakes.run(m, x, mask, dim),),
+                             (allowed,), correct=(exact,) if skip_right else None)
 
 
-def check_values(got, x, mask, dim, *, hint: str = HINT_VALUES) -> torch.Tensor:
+def disambiguate(student, found: list, inputs: SoftmaxInputs | None) -> list:
+    """Narrow several matching mistakes down by asking the submission about richer inputs.
+
+    Shrunk examples are tiny (a slice of two entries), where many mistakes agree. Fixed
+    (3, 4, 5) inputs of the same kind, then without huge masked values, then with values
+    up to 1e4, separate them: a mistake stays only while it gives what the submission
+    gives there too (right answers included).
+    """
+    if len(found) < 2 or student is None or inputs is None:
+        return found
+    kinds = dict.fromkeys(((inputs.values, inputs.huge_masked), (inputs.values, False), ("large", False)))
+    for values, huge in kinds:
+        rich = SoftmaxInputs(shape=(3, 4, 5), dim=1, values=values, mask_kind=inputs.mask_kind, seed=11,
+                             dtype=inputs.dtype, huge_masked=huge)
+        x, mask = rich.tensors()
+        try:
+            got = compare.expect_tensor(call(student, x, mask, rich.dim).value, name="output",
+                                        like=reference(x, mask, rich.dim))
+        except (errors.StudentError, errors.CheckFailure):
+            return found
+        again = matching(got, x, mask, rich.dim, skip_right=False)
+        found = [m for m in found if m in again] or found
+        if len(found) < 2:
+            break
+    return found
+
+
+def final_example() -> bool:
+    """False while Hypothesis searches and shrinks; True on its final replay (or outside Hypothesis).
+
+    Diagnosing costs a dozen mistake computations and a few calls to the submission, so
+    it is done once, for the example the student will see.
+    """
+    try:
+        return bool(current_build_context().is_final)
+    except Exception:  # not inside a Hypothesis test
+        return True
+
+
+def diagnosis_of(got, x, mask, dim, student=None, inputs: SoftmaxInputs | None = None) -> str | None:
+    """The known mistake whose output equals ``got``, if any (narrowed down with ``student``)."""
+    if not final_example():
+        return None
+    return diagnose.describe(disambiguate(student, matching(got, x, mask, dim), inputs))
+
+
+def check_values(got, x, mask, dim, *, hint: str = HINT_VALUES, student=None,
+                 inputs: SoftmaxInputs | None = None) -> torch.Tensor:
     """Fail with a description (and a diagnosis) unless ``got`` is the softmax of x (within budget)."""
     fn = function_of(mask)
     exact, same = oracle(x, mask, dim)
     got = compare.expect_tensor(got, name=f"{fn}'s output", like=same)
     compare.assert_close(got, oracle=exact, ref=same, name=f"{fn}'s output",
-                         diagnose=lambda g: diagnosis_of(g, x, mask, dim), hint=hint)
+                         diagnose=lambda g: diagnosis_of(g, x, mask, dim, student, inputs), hint=hint)
     return got
 
 
@@ -103,7 +153,7 @@ def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int) -> None:
     d_out = randn(x.shape, seed=grad_seed, dtype=x.dtype)
     reply = call(student, x, mask, inputs.dim, grad=Grad(wrt=(0,), grad_outputs=(d_out,)))
     # A wrong output explains a wrong gradient: say so first (with the diagnosis).
-    check_values(reply.value, x, mask, inputs.dim)
+    check_values(reply.value, x, mask, inputs.dim, student=student, inputs=inputs)
     if not reply.has_graph:
         raise errors.CheckFailure("No gradient reaches the output: it does not require grad.",
                                   hint="Use torch operations on x all the way; do not call .detach(), "
@@ -139,7 +189,8 @@ def check_unmodified(student, x, mask, dim) -> None:
 def test_softmax_matches_reference(student, inputs):
     """softmax matches the reference (float64, any rank and dim)"""
     x, _ = inputs.tensors()
-    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim)
+    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+                 student=student, inputs=inputs)
 
 
 @pytest.mark.points(2)
@@ -152,6 +203,7 @@ def test_softmax_dtypes(student, inputs):
     """
     x, _ = inputs.tensors()
     check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+                 student=student, inputs=inputs,
                  hint="Compute in x's dtype (no .double() or .float() without converting back).")
 
 
@@ -173,7 +225,7 @@ def test_softmax_sums_to_one(student, inputs):
         raise errors.CheckFailure(MSG_NEGATIVE.format(fn="softmax", value=float(values[index]), index=index))
     compare.assert_close(values.sum(dim), oracle=exact.sum(dim), ref=same.to(torch.float64).sum(dim),
                          name="the sums of softmax along dim",
-                         diagnose=lambda _: diagnosis_of(got, x, None, dim), hint=HINT_STABLE)
+                         diagnose=lambda _: diagnosis_of(got, x, None, dim, student, inputs), hint=HINT_STABLE)
 
 
 @pytest.mark.points(1)
@@ -198,13 +250,14 @@ def test_softmax_shift_invariant(student, inputs):
         if bool(bad.any()):
             index = tuple(int(i) for i in torch.nonzero(bad)[0])
             raise errors.CheckFailure(f"{label} contains NaN or inf at index {index}.",
-                                      diagnosis=diagnosis_of(value, given_x, None, dim), hint=HINT_STABLE)
+                                      diagnosis=diagnosis_of(value, given_x, None, dim, student, inputs),
+                                      hint=HINT_STABLE)
     allowed = compare.allowed_error(*reversed(oracle(x, None, dim))) \
         + compare.allowed_error(*reversed(oracle(shifted, None, dim)))
     m = compare.mismatch(moved, plain, allowed, name="softmax(x + c)")
     if m is not None:
         raise errors.CheckFailure(MSG_NOT_INVARIANT.format(fn="softmax"), details=compare.format_mismatch(m),
-                                  diagnosis=diagnosis_of(moved, shifted, None, dim), mismatch=m,
+                                  diagnosis=diagnosis_of(moved, shifted, None, dim, student, inputs), mismatch=m,
                                   hint=HINT_STABLE)
 
 
@@ -217,7 +270,8 @@ def test_softmax_large_values(student, inputs):
     or none at all, underflows or overflows.
     """
     x, _ = inputs.tensors()
-    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim, hint=HINT_STABLE)
+    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+                 student=student, inputs=inputs, hint=HINT_STABLE)
 
 
 @pytest.mark.points(1)
@@ -225,7 +279,8 @@ def test_softmax_large_values(student, inputs):
 def test_softmax_neg_inf(student, inputs):
     """-inf entries get weight exactly 0; a slice of all -inf is all zeros"""
     x, _ = inputs.tensors()
-    got = check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim, hint=HINT_EMPTY)
+    got = check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+                       student=student, inputs=inputs, hint=HINT_EMPTY)
     check_exact_zeros(got, x == float("-inf"), "-inf entries", HINT_EMPTY)
 
 
@@ -254,7 +309,8 @@ def test_softmax_inputs_unmodified(student):
 def test_masked_softmax_matches_reference(student, inputs):
     """masked_softmax matches the reference (float64, broadcast masks)"""
     x, mask = inputs.tensors()
-    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim)
+    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim,
+                 student=student, inputs=inputs)
 
 
 @pytest.mark.points(1)
@@ -263,6 +319,7 @@ def test_masked_softmax_dtypes(student, inputs):
     """masked_softmax keeps float16, bfloat16 and float32, and is accurate in each"""
     x, mask = inputs.tensors()
     check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim,
+                 student=student, inputs=inputs,
                  hint="Compute in x's dtype; a fill value such as -1e9 does not fit in float16: use "
                       "float('-inf') or torch.finfo(x.dtype).min.")
 
@@ -273,15 +330,16 @@ def test_masked_softmax_dtypes(student, inputs):
 def test_masked_entries_exactly_zero(student, inputs):
     """Masked entries get exactly 0, however large their values
 
-    Masked positions hold 1e4: a mask applied by adding -1e4, or by zeroing weights
+    Masked positions hold 2e4: a mask applied by adding -1e4, or by zeroing weights
     after the softmax and renormalising, lets them through or underflows the rest.
     """
     x, mask = inputs.tensors()
     dim = inputs.dim
     hint = "Put masked entries to -inf (masked_fill(~mask, float('-inf'))) before exp."
-    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=hint)
+    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=hint,
+                       student=student, inputs=inputs)
     check_exact_zeros(got, ~torch.broadcast_to(mask, x.shape), "Masked entries", hint,
-                      diagnosis=diagnosis_of(got, x, mask, dim))
+                      diagnosis=diagnosis_of(got, x, mask, dim, student, inputs))
 
 
 @pytest.mark.points(2)
@@ -290,7 +348,8 @@ def test_fully_masked_slices(student, inputs):
     """A fully masked slice is all zeros (no NaN, not uniform)"""
     x, mask = inputs.tensors()
     dim = inputs.dim
-    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=HINT_EMPTY)
+    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=HINT_EMPTY,
+                       student=student, inputs=inputs)
     check_exact_zeros(got, empty_slices(x, mask, dim), "Fully masked slices", HINT_EMPTY)
 
 

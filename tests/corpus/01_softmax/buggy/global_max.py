@@ -1,0 +1,21 @@
+# corpus: buggy
+# fails: test_softmax_large_values
+# diagnosis: one global max
+# passes: test_softmax_matches_reference
+"""Buggy: subtracts x.max() over the whole tensor. Mutation: test_softmax_large_values catches it, test_softmax_matches_reference does not."""
+import torch
+
+
+def softmax(x, dim=-1):
+    e = torch.exp(x - x.max().detach())
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def masked_softmax(x, mask, dim=-1):
+    keep = torch.broadcast_to(mask, x.shape) & (x != float("-inf"))
+    neg_inf = torch.full((), float("-inf"), dtype=x.dtype)
+    m = torch.where(keep, x, neg_inf).amax(dim=dim, keepdim=True).detach()
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    e = torch.exp(torch.where(keep, x - m, neg_inf))
+    total = e.sum(dim=dim, keepdim=True)
+    return e / torch.where(total > 0, total, torch.ones_like(total))

@@ -1,0 +1,20 @@
+# corpus: buggy
+# fails: test_softmax_matches_reference test_masked_softmax_matches_reference
+# diagnosis: along the last dimension, not along dim
+"""Buggy: ignores dim and normalises along the last axis."""
+import torch
+
+
+def masked_softmax(x, mask, dim=-1):
+    dim = -1
+    keep = torch.broadcast_to(mask, x.shape) & (x != float("-inf"))
+    neg_inf = torch.full((), float("-inf"), dtype=x.dtype)
+    m = torch.where(keep, x, neg_inf).amax(dim=dim, keepdim=True).detach()
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    e = torch.exp(torch.where(keep, x - m, neg_inf))
+    total = e.sum(dim=dim, keepdim=True)
+    return e / torch.where(total > 0, total, torch.ones_like(total))
+
+
+def softmax(x, dim=-1):
+    return masked_softmax(x, torch.ones((), dtype=torch.bool), dim)
