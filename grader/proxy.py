@@ -46,6 +46,11 @@ class Reply:
     banned: tuple[str, ...] = ()
 
 
+MAX_TIMEOUTS = 2  # after this many checks hit the time limit, the rest fail at once
+MSG_GAVE_UP = ("Not run: the submission exceeded the time limit in {count} earlier checks, "
+               "so the remaining checks were not started.")
+TIMEOUT_PREFIX = "Exceeded the"  # how the sandbox's time-limit failures begin
+
 DTYPE_METHODS = {torch.float64: "double", torch.float32: "float", torch.float16: "half",
                  torch.bfloat16: "bfloat16"}
 
@@ -66,11 +71,14 @@ class SubmissionRunner:
         self.banned_hits: set[str] = set()
         self.isolation = "none"
         self.starts = 0
+        self.timeouts = 0
 
     def ensure(self) -> Sandbox:
         if self.sandbox is not None and self.sandbox.alive:
             return self.sandbox
         self._retire()
+        if self.timeouts >= MAX_TIMEOUTS:
+            raise errors.SandboxFailure(MSG_GAVE_UP.format(count=self.timeouts))
         if time.monotonic() >= self.deadline:
             raise errors.SandboxFailure(
                 f"The submission used up its {self.limits.total_seconds:g} s total time limit; "
@@ -182,6 +190,8 @@ class Student:
         try:
             head, out = sandbox.request(header, values, deadline=self._runner.call_deadline(), what=what)
         except errors.SandboxFailure as error:
+            if error.summary.startswith(TIMEOUT_PREFIX):
+                self._runner.timeouts += 1
             self._fatal = error
             raise
         for name in head.get("banned") or ():
