@@ -1,22 +1,53 @@
 """Isolation applied inside the sandboxed child, before the submission is loaded.
 
 Runs on the untrusted side (imported by ``grader.child``), so it imports only the
-standard library. ``enter`` applies the limits named in the child's config and
+standard library. ``enter`` applies the level named in the child's config and
 returns the name of the level it reached, which the grader reports.
 
 Levels, weakest first:
 
 ``rlimits``     resource limits (address space, CPU time, file size, open files,
-                no core dumps), a private scratch working directory, own session
+                no core dumps), a private scratch working directory, its own session
+                and process group (killed whole by the grader).
+``namespaces``  all of the above, plus new PID, network and mount namespaces:
+                the submission runs as PID 1 of its own PID namespace, so every
+                process it starts (double-forked, setsid or not) dies with it; it
+                has no network; ``/proc`` shows only its own processes; the project,
+                the grader's working directory and the folders of the submissions
+                are hidden under empty tmpfs mounts. The submission is copied into
+                the scratch directory first and loaded from there.
+
+SECURITY.md says what each level defends against and what it does not.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
+import shutil
+import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 LEVEL_RLIMITS = "rlimits"
+LEVEL_NAMESPACES = "namespaces"
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+PR_SET_PDEATHSIG = 1
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+class NamespacesUnavailable(OSError):
+    """This machine (or this user) cannot create the namespaces."""
+
+_available: str | None = None
 
 
 def _limit(which: int, value: int) -> None:
@@ -34,19 +65,114 @@ def apply_rlimits(limits: dict[str, Any]) -> None:
     _limit(resource.RLIMIT_NOFILE, 256)
 
 
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _unshare() -> None:
+    _check(_LIBC.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS), "unshare")
+
+
+def strongest_available() -> str:
+    """The strongest level this machine can give a child (probed once, in a throwaway process)."""
+    global _available
+    if _available is None:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (child)
+            try:
+                _unshare()
+                os._exit(0)
+            except OSError:
+                os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        _available = LEVEL_NAMESPACES if os.waitstatus_to_exitcode(status) == 0 else LEVEL_RLIMITS
+    return _available
+
+
+def _protected() -> list[Path]:
+    """Folders that must stay visible: the interpreter, its libraries, the scratch's parents."""
+    keep = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    keep.update(Path(p) for p in sys.path if p and Path(p).is_absolute() and "site-packages" in p)
+    return [p.resolve() for p in keep]
+
+
+def _hidden(config: dict[str, Any]) -> list[Path]:
+    """Folders to cover: the project, the grader's cwd, the submission's folder(s)."""
+    submission = Path(config["submission"]).resolve()
+    candidates = [Path(__file__).resolve().parents[1], Path.cwd().resolve(), submission.parent]
+    if submission.name == "solution.py":
+        candidates.append(submission.parent.parent)  # <class>/<student>/solution.py: the whole class
+    scratch = Path(config["scratch"]).resolve()
+    protected = _protected()
+    hidden: list[Path] = []
+    for folder in sorted(set(candidates), key=lambda f: len(f.parts)):
+        if folder == Path("/") or any(folder.is_relative_to(h) for h in hidden):
+            continue  # already under a hidden folder
+        if scratch.is_relative_to(folder) or any(p.is_relative_to(folder) for p in protected):
+            continue  # hiding it would hide Python or the scratch directory
+        hidden.append(folder)
+    return hidden
+
+
+def _enter_namespaces(config: dict[str, Any]) -> None:
+    """Move the rest of this child into new PID, network and mount namespaces.
+
+    ``unshare(CLONE_NEWPID)`` applies to the caller's children, so we fork once
+    more: the new process is PID 1 of the namespace and goes on to serve; this
+    process waits and exits the way it did (same signal or status), so the
+    grader sees the submission's fate. Both share the process group the grader
+    kills; PID 1 dying takes every process of the namespace with it.
+    """
+    scratch = Path(config["scratch"])
+    copy = scratch / "solution.py"
+    shutil.copyfile(config["submission"], copy)
+    hidden = _hidden(config)
+    try:
+        _unshare()
+    except OSError as error:
+        raise NamespacesUnavailable(str(error)) from None
+    config["submission"] = str(copy)
+    pid = os.fork()
+    if pid:
+        _relay_exit(pid)
+    _check(_LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    _check(_LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _check(_LIBC.mount(b"proc", b"/proc", b"proc", 0, None), "mount /proc")
+    for folder in hidden:
+        _check(_LIBC.mount(b"tmpfs", str(folder).encode(), b"tmpfs", 0, b"size=64k,mode=0555"),
+               f"hide {folder}")
+
+
+def _relay_exit(pid: int) -> None:  # pragma: no cover (runs in the in-between process)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
 def enter(config: dict[str, Any]) -> str:
     """Apply isolation in this (child) process; return the level reached."""
+    requested = config.get("isolation", "best")
+    level = LEVEL_RLIMITS
+    if requested in ("best", LEVEL_NAMESPACES):
+        try:
+            _enter_namespaces(config)
+            level = LEVEL_NAMESPACES
+        except NamespacesUnavailable:
+            if requested == LEVEL_NAMESPACES:
+                raise
     scratch = config["scratch"]
     os.chdir(scratch)
     os.environ["HOME"] = scratch
     os.environ["TMPDIR"] = scratch
     apply_rlimits(config["limits"])
-    return LEVEL_RLIMITS
-
-
-LEVEL_NAMESPACES = "namespaces"
-
-
-def strongest_available() -> str:
-    """The strongest level this machine can give a child."""
-    return LEVEL_RLIMITS
+    return level
