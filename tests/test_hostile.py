@@ -1,0 +1,129 @@
+"""Hostile submissions, played for real: each is contained, earns nothing it did not
+earn honestly, and leaves no process or file behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, ROOT, grade
+from grader import isolation
+
+EXERCISE = "02_multihead"
+HOSTILE = CORPUS / EXERCISE / "hostile"
+LIMITS = {"call_seconds": 2, "total_seconds": 40}
+strong = pytest.mark.skipif(isolation.strongest_available() != isolation.LEVEL_NAMESPACES,
+                            reason="this machine cannot create PID/network/mount namespaces")
+
+
+def _honest_zeros_score(tmp_path: Path) -> float:
+    """What the same submission earns without its attack: it returns zeros."""
+    source = (HOSTILE / "exits_zero.py").read_text().replace("        import os\n        os._exit(0)\n", "")
+    honest = tmp_path / "zeros.py"
+    honest.write_text(source)
+    return grade(EXERCISE, honest, **LIMITS).score
+
+
+def _processes_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == name:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def zeros_score(tmp_path_factory):
+    return _honest_zeros_score(tmp_path_factory.mktemp("zeros"))
+
+
+@pytest.mark.parametrize("name", ["patches_torch", "exits_zero", "reads_reference", "network"])
+def test_fooling_attempts_earn_nothing_more_than_honest_zeros(name, zeros_score):
+    result = grade(EXERCISE, HOSTILE / f"{name}.py", **LIMITS)
+    assert result.score <= zeros_score < result.max_score
+
+
+def test_exiting_early_is_reported_not_passed():
+    result = grade(EXERCISE, HOSTILE / "exits_zero.py", **LIMITS)
+    assert any("exited (status 0)" in c.summary for c in result.checks if not c.passed)
+
+
+@strong
+def test_an_orphan_in_a_new_session_does_not_outlive_grading():
+    assert not _processes_named("grade-orphan")
+    started = time.monotonic()
+    result = grade(EXERCISE, HOSTILE / "orphan_daemon.py", **LIMITS)
+    assert time.monotonic() - started < 60
+    assert result.isolation == isolation.LEVEL_NAMESPACES
+    time.sleep(0.5)
+    assert not _processes_named("grade-orphan"), "a process started by the submission survived grading"
+
+
+@strong
+def test_the_reference_and_the_project_are_invisible():
+    result = grade(EXERCISE, HOSTILE / "reads_reference.py", **LIMITS)
+    printed = [line for line in result.student_output.splitlines() if line.startswith("FOUND")]
+    assert printed and all(line == "FOUND []" for line in printed), printed[:3]
+
+
+@strong
+def test_no_network(monkeypatch):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    monkeypatch.setenv("GRADE_TEST_PORT", str(server.getsockname()[1]))
+    accepted = []
+
+    def accept():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not accepted:
+            try:
+                accepted.append(server.accept())
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    result = grade(EXERCISE, HOSTILE / "network.py", **LIMITS)
+    accepted.append(None)  # stop the loop
+    thread.join(2)
+    server.close()
+    assert accepted == [None], "the submission reached a listener on 127.0.0.1"
+    assert any("Network is unreachable" in c.summary for c in result.checks)
+
+
+@strong
+def test_writes_outside_the_scratch_directory_land_nowhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRADE_TEST_DIR", str(tmp_path))
+    grade(EXERCISE, HOSTILE / "writes_outside.py", **LIMITS)
+    assert not (ROOT / "PWNED.txt").exists()
+    assert not (HOSTILE / "PWNED.txt").exists()
+    assert not (tmp_path / "PWNED.txt").exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("ignores_sigterm_loops", "Exceeded the 2 s time limit"),
+    ("segfault", "segmentation fault"),
+])
+def test_hangs_and_crashes_cost_checks_with_a_message_in_bounded_time(name, message):
+    started = time.monotonic()
+    result = grade(EXERCISE, HOSTILE / f"{name}.py", **LIMITS)
+    assert time.monotonic() - started < 60
+    assert any(message in c.summary for c in result.checks if not c.passed), [c.summary for c in result.checks]
+
+
+def test_a_correct_submission_gets_full_marks_under_the_strongest_isolation():
+    result = grade(EXERCISE, ROOT / "reference" / "multihead.py")
+    assert result.score == result.max_score
+    assert result.isolation == isolation.strongest_available()
+    assert os.path.exists(ROOT / "reference" / "multihead.py")
