@@ -322,3 +322,18 @@ class _OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
         self.count += 1
         return func(*args, **(kwargs or {}))
 
+
+
+def _warm_up() -> None:
+    """Pay the first-use costs once, in the forkserver, instead of in every child.
+
+    Entering a TorchDispatchMode for the first time imports and initialises about a
+    second's worth of machinery. One intra-op thread and a two-element tensor keep
+    the forkserver free of OpenMP worker threads, so forking it stays safe.
+    """
+    torch.set_num_threads(1)
+    with _OpCounter():
+        torch.ones(2) + 1
+
+
+_warm_up()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from grader import api
+from grader import forkserver
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -48,6 +48,9 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
     exits 0 if every check passed, 1 if any failed, 2 if grading was impossible.
     With --batch, grades a whole class and exits 0 once every submission is graded.
     """
+    forkserver.warm_up()  # torch loads there while the grader loads its own
+    from grader import api
+
     if batch_dir is not None:
         _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, quiet)
         return
@@ -67,6 +70,8 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
 
 
 def _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, quiet) -> None:
+    from grader import api
+
     progress = None if quiet else (lambda line: click.echo(line, err=True))
     try:
         result = api.grade_class(exercise_dir=exercise_dir, submissions_dir=batch_dir, report_dir=report_dir,

@@ -12,56 +12,25 @@ cannot ignore) and the caller gets a :class:`~grader.errors.SandboxFailure`.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
-import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import child, errors, wire
+from grader import child, errors, forkserver, wire
 
 MAX_REPLY_BYTES = 1 << 30
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["grader.child"])
-
-
-_START_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _without_main_module():
-    """Hide ``__main__`` while multiprocessing prepares a child.
-
-    Otherwise every child re-imports the grader's main script (``grade``, pytest,
-    a user's script) before running: slow, and for an unguarded script, wrong.
-    Children run only ``grader.child``, which needs nothing from ``__main__``.
-    """
-    with _START_LOCK:
-        main = sys.modules.get("__main__")
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            if main is not None:
-                sys.modules["__main__"] = main
-
-
-def warm_up() -> None:
-    """Start the forkserver now (it imports torch in the background)."""
-    from multiprocessing import forkserver
-
-    with _without_main_module():
-        forkserver.ensure_running()
+_CONTEXT = forkserver.CONTEXT
+_without_main_module = forkserver.without_main_module
+warm_up = forkserver.warm_up
 
 
 @dataclass(frozen=True)
