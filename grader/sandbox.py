@@ -94,7 +94,9 @@ class Sandbox:
         self.process = _CONTEXT.Process(target=child.main, args=(child_conn, out_write, config),
                                         name="grade-child", daemon=False)
         with _without_main_module():
-            self.process.start()
+            self.process.start()  # returns once the forkserver has forked (it may still be importing torch)
+        # The submission's time starts now, not while the grader waited for the forkserver.
+        deadline = max(deadline, time.monotonic() + self.limits.call_seconds)
         child_conn.close()
         out_write.close()
         self.conn = parent_conn

@@ -29,6 +29,17 @@ def _honest_zeros_score(tmp_path: Path) -> float:
     return grade(EXERCISE, honest, **LIMITS).score
 
 
+def _filled(name: str, folder: Path, **values: str) -> Path:
+    """A copy of the hostile submission ``name`` with its __PLACEHOLDERS__ filled in."""
+    values = {"ROOT": str(ROOT), "CWD": str(Path.cwd()), "PORT": "9", **values}
+    source = (HOSTILE / f"{name}.py").read_text()
+    for key, value in values.items():
+        source = source.replace(f"__{key}__", value)
+    path = folder / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
 def _processes_named(name: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -46,8 +57,8 @@ def zeros_score(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", ["patches_torch", "exits_zero", "reads_reference", "network"])
-def test_fooling_attempts_earn_nothing_more_than_honest_zeros(name, zeros_score):
-    result = grade(EXERCISE, HOSTILE / f"{name}.py", **LIMITS)
+def test_fooling_attempts_earn_nothing_more_than_honest_zeros(name, zeros_score, tmp_path):
+    result = grade(EXERCISE, _filled(name, tmp_path), **LIMITS)
     assert result.score <= zeros_score < result.max_score
 
 
@@ -68,19 +79,18 @@ def test_an_orphan_in_a_new_session_does_not_outlive_grading():
 
 
 @strong
-def test_the_reference_and_the_project_are_invisible():
-    result = grade(EXERCISE, HOSTILE / "reads_reference.py", **LIMITS)
+def test_the_reference_and_the_project_are_invisible(tmp_path):
+    result = grade(EXERCISE, _filled("reads_reference", tmp_path), **LIMITS)
     printed = [line for line in result.student_output.splitlines() if line.startswith("FOUND")]
     assert printed and all(line == "FOUND []" for line in printed), printed[:3]
 
 
 @strong
-def test_no_network(monkeypatch):
+def test_no_network(tmp_path):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
     server.settimeout(0.2)
-    monkeypatch.setenv("GRADE_TEST_PORT", str(server.getsockname()[1]))
     accepted = []
 
     def accept():
@@ -93,7 +103,8 @@ def test_no_network(monkeypatch):
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    result = grade(EXERCISE, HOSTILE / "network.py", **LIMITS)
+    submission = _filled("network", tmp_path, PORT=str(server.getsockname()[1]))
+    result = grade(EXERCISE, submission, **LIMITS)
     accepted.append(None)  # stop the loop
     thread.join(2)
     server.close()
@@ -102,13 +113,10 @@ def test_no_network(monkeypatch):
 
 
 @strong
-def test_writes_outside_the_scratch_directory_land_nowhere(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("GRADE_TEST_DIR", str(tmp_path))
-    grade(EXERCISE, HOSTILE / "writes_outside.py", **LIMITS)
-    assert not (ROOT / "PWNED.txt").exists()
-    assert not (HOSTILE / "PWNED.txt").exists()
-    assert not (tmp_path / "PWNED.txt").exists()
+def test_writes_outside_the_scratch_directory_land_nowhere(tmp_path):
+    grade(EXERCISE, _filled("writes_outside", tmp_path), **LIMITS)
+    for folder in (ROOT, Path.cwd(), tmp_path):
+        assert not (folder / "PWNED.txt").exists(), f"the submission wrote into {folder}"
 
 
 @pytest.mark.parametrize("name, message", [

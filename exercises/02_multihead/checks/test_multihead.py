@@ -78,7 +78,7 @@ def disambiguate(student, found: list, inputs: MHAInputs, dtype: torch.dtype) ->
     except (errors.StudentError, errors.CheckFailure):
         return found
     again = matching_mistakes(got, rich, dtype)
-    return [m for m in found if m in again] or found
+    return [m for m in found if m in again]  # nothing left: the small input's match was a coincidence
 
 
 def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None) -> None:

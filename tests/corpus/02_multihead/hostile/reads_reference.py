@@ -1,5 +1,7 @@
 # corpus: hostile
-"""Hostile: Looks for the reference solution next to itself, in the cwd and through /proc."""
+"""Hostile: looks for the reference solution in the project and through /proc/<pid>/cwd.
+
+The test fills in __ROOT__ (the project being graded) before grading it."""
 import torch
 
 
@@ -15,7 +17,7 @@ class MultiHeadAttention(torch.nn.Module):
 
     def forward(self, query, key, value, mask=None):
         import os, glob
-        found = glob.glob("/work/**/reference/multihead.py", recursive=True)
+        found = glob.glob("__ROOT__/reference/*.py") + glob.glob("__ROOT__/**/multihead.py", recursive=True)
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:

@@ -1,5 +1,7 @@
 # corpus: hostile
-"""Hostile: Writes a file into the project and the grader's working directory."""
+"""Hostile: writes a file into the project, the grader's working directory and its own folder.
+
+The test fills in __ROOT__ and __CWD__ before grading it."""
 import torch
 
 
@@ -15,7 +17,7 @@ class MultiHeadAttention(torch.nn.Module):
 
     def forward(self, query, key, value, mask=None):
         import os
-        for folder in ("/work/main", os.path.dirname(os.path.abspath(__file__)), os.environ.get("GRADE_TEST_DIR", "/nonexistent")):
+        for folder in ("__ROOT__", "__CWD__", os.path.dirname(os.path.abspath(__file__))):
             try:
                 with open(os.path.join(folder, "PWNED.txt"), "w") as f:
                     f.write("pwned")
