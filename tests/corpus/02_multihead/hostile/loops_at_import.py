@@ -1,0 +1,5 @@
+# corpus: hostile
+"""Hostile: Loops forever when imported."""
+import torch
+while True:
+    pass
