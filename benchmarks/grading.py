@@ -1,0 +1,50 @@
+"""Is grading interactive? Wall time of `grade` per exercise against `import torch`.
+
+Run on purpose (not a test): `python benchmarks/grading.py [RUNS]`. For every
+exercise with checks, grades its reference solution through the real command
+(a fresh process each time, as a student would) and prints the median wall
+time, the median of `python -c "import torch"` and their ratio. Target: at
+most 3x the import time per exercise.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCES = {
+    "00_simple_attention": "simple_attention.py",
+    "01_softmax": "softmax.py",
+    "02_multihead": "multihead.py",
+    "03_encoder_decoder": "encoder_decoder.py",
+}
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    torch_import = statistics.median(timed([sys.executable, "-c", "import torch"]) for _ in range(runs))
+    print(f"python -c 'import torch': median {torch_import:.2f} s over {runs} runs")
+    for exercise, reference in REFERENCES.items():
+        if not (ROOT / "exercises" / exercise / "checks").is_dir():
+            continue
+        command = [sys.executable, "-m", "grader", str(ROOT / "exercises" / exercise), "--submission",
+                   str(ROOT / "reference" / reference), "-q", "--report-dir", "/tmp/grade-bench"]
+        median = statistics.median(timed(command) for _ in range(runs))
+        print(f"grade {exercise:<20} median {median:5.2f} s   ratio to import torch {median / torch_import:4.2f}x")
+
+
+if __name__ == "__main__":
+    main()
