@@ -170,19 +170,28 @@ class Student:
             banned=tuple(head.get("banned") or ()),
         )
 
+    def _raise_fatal(self) -> None:
+        """Raise the check's fatal error, always from this one line.
+
+        Raise it afresh: re-raising one object would grow its traceback every time. And
+        from one place: Hypothesis tells failures apart by where they were raised, so the
+        cached error raised from elsewhere on a replay made the failure "flaky" (no
+        falsifying example shown, no diagnosis on the final replay).
+        """
+        raise self._fatal.with_traceback(None)
+
     def _sandbox(self) -> Sandbox:
         if self._fatal is not None:
-            # Raise it afresh: re-raising one object would grow its traceback every time.
-            raise self._fatal.with_traceback(None)
+            self._raise_fatal()
         try:
             sandbox = self._runner.ensure()
         except errors.StudentError as error:
             self._fatal = error
-            raise
+            self._raise_fatal()
         hello = self._runner.hello
         if hello.get("status") != "ready":
             self._fatal = load_error(hello, self._runner.submission)
-            raise self._fatal
+            self._raise_fatal()
         return sandbox
 
     def _request(self, header: dict, values: dict, *, what: str) -> tuple[dict, dict]:
@@ -193,7 +202,7 @@ class Student:
             if error.summary.startswith(TIMEOUT_PREFIX):
                 self._runner.timeouts += 1
             self._fatal = error
-            raise
+            self._raise_fatal()
         for name in head.get("banned") or ():
             if isinstance(name, str):
                 self.banned_hits.add(name)
@@ -205,7 +214,7 @@ class Student:
         # depend on the input (not implemented, a TypeError) is not re-run for every
         # example Hypothesis tries while shrinking.
         self._fatal = reply_error(head, what)
-        raise self._fatal
+        self._raise_fatal()
 
 
 class RemoteObject:

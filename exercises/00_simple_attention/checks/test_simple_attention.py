@@ -1,0 +1,299 @@
+"""Checks for 00_simple_attention (NumPy). Run by `grade exercises/00_simple_attention`, never by plain pytest.
+
+Each check gets ``student`` (a proxy to the submission, which runs in a sandbox)
+and is worth the points of its ``points`` marker. The reference runs here, in the
+grader: a float64 oracle sets the right answer and the reference in the inputs'
+dtype sets the error budget (``grader.compare``). Importing torch or calling
+scipy.special.softmax is found by the grader from exercise.toml's banned list.
+
+The value checks compare with the reference on ordinary inputs (d_k >= 2 and drawn
+independently of the other sizes, so no scale, 1/d and 1/sqrt(d) all differ); the
+property checks look where a mathematically right formula still goes wrong (large
+scores, low precision, batches, in-place changes). Which mistake each property
+catches that the plain comparison misses is shown by the corpus in
+``tests/corpus/00_simple_attention/buggy``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.control import current_build_context
+
+from grader import compare, diagnose, errors
+from grader.strategies import AttentionInputs, attention_inputs
+from reference import simple_attention as ref
+from reference.mistakes import simple_attention as mistakes
+
+SDPA = "scaled_dot_product_attention"
+NAMES = ("output", "weights")
+HINT_VALUES = "Work through the formula in the README on the worked example, printing each stage's shape."
+HINT_STABLE = "Subtract each row's largest score before np.exp: exp(s - s.max(axis=-1, keepdims=True))."
+HINT_DTYPE = ("Keep a floating input's dtype: divide by math.sqrt(d) (a Python float), not np.sqrt(d) "
+              "(a float64 scalar); convert integer input with astype(np.float64).")
+MSG_NEGATIVE = "{what} has a negative weight {value:.3g} at index {index}."
+MSG_NOT_FINITE = "{what} contains NaN or inf at index {index}."
+MSG_BATCH = ("The result for batch item {index} differs from {fn} called on that item alone: batch items "
+             "must not affect each other.")
+MSG_BATCH_RAISES = "{fn} fails on a batch of {shape} queries ({error})."
+MSG_MODIFIED = "{fn} modified its {arg} argument in place."
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def as64(*arrays):
+    return tuple(np.asarray(a).astype(np.float64) for a in arrays)
+
+
+def final_example() -> bool:
+    """False while Hypothesis searches and shrinks; True on its final replay (or outside Hypothesis).
+
+    Diagnosing costs several mistake computations (and maybe a call to the submission), so
+    it is done once, for the example the student will see.
+    """
+    try:
+        return bool(current_build_context().is_final)
+    except Exception:  # not inside a Hypothesis test
+        return True
+
+
+def _budget(same, exact, got):
+    """The check's tolerance; a single number when ``got`` has the wrong shape (to match mistakes)."""
+    allowed = compare.allowed_error(same, exact)
+    return allowed if np.shape(got) == np.shape(same) else allowed.max()
+
+
+def simple_diagnosis(got, q, k, v) -> str | None:
+    if not final_example():
+        return None
+    exact, same = ref.simple_attention(*as64(q, k, v)), ref.simple_attention(q, k, v)
+    found = diagnose.matching((got,), mistakes.SIMPLE, lambda m: mistakes.run_simple(m, q, k, v),
+                              (_budget(same, exact, got),), correct=(exact,))
+    return diagnose.describe(found)
+
+
+def check_simple(got, q, k, v, *, hint: str = HINT_VALUES) -> np.ndarray:
+    """Fail with a description (and a diagnosis) unless ``got`` is simple_attention(q, k, v)."""
+    exact, same = ref.simple_attention(*as64(q, k, v)), ref.simple_attention(q, k, v)
+    try:
+        got = compare.expect_array(got, name="simple_attention's output", like=same)
+    except errors.CheckFailure as failure:  # a wrong shape may still be a known mistake
+        failure.diagnosis = simple_diagnosis(got, q, k, v)
+        raise
+    compare.assert_close(got, oracle=exact, ref=same, name="simple_attention's output",
+                         diagnose=lambda g: simple_diagnosis(g, q, k, v), hint=hint)
+    return got
+
+
+def sdpa_oracle(q, k, v):
+    """(float64 oracle, reference in the inputs' dtype), each an (output, weights) pair."""
+    return ref.scaled_dot_product_attention(*as64(q, k, v)), ref.scaled_dot_product_attention(q, k, v)
+
+
+def sdpa_matching(got, q, k, v) -> list:
+    exact, same = sdpa_oracle(q, k, v)
+    allowed = [_budget(s, e, g) for s, e, g in zip(same, exact, got)]
+    return diagnose.matching(got, mistakes.SDPA, lambda m: mistakes.run_sdpa(m, q, k, v), allowed,
+                             correct=exact)
+
+
+RICH = AttentionInputs(batch=(3,), lq=2, lk=3, d=3, dv=2, scores="normal", seed=11)  # batch = Lk = d
+
+
+def sdpa_diagnosis(got, q, k, v, student=None) -> str | None:
+    """The known mistake whose (output, weights) equal ``got``; narrowed down on a richer input.
+
+    Small examples may not tell mistakes apart, and some (key.T) raise a shape error on most
+    batched inputs: a fixed batched input with batch size = Lk = d gives numbers instead.
+    """
+    if not final_example():
+        return None
+    found = sdpa_matching(got, q, k, v)
+    if len(found) > 1 and student is not None:
+        rq, rk, rv = RICH.arrays()
+        try:
+            again = sdpa_matching(compare.expect_tuple(student.call(SDPA, rq, rk, rv), NAMES, what=SDPA),
+                                  rq, rk, rv)
+        except (errors.StudentError, errors.CheckFailure):
+            again = []
+        found = [m for m in found if m in again] or found
+    return diagnose.describe(found)
+
+
+def _sizeless(text: str) -> str:
+    return re.sub(r"\d+", "#", text)
+
+
+def error_diagnosis(error: errors.StudentError, q, k, v) -> str | None:
+    """The known mistakes that raise the submission's error on these inputs (sizes aside).
+
+    Sizes are ignored, and a fixed batch with all sizes different is tried too: after a
+    first failure the proxy repeats that error for the rest of the check, so the message
+    may come from an earlier, differently sized example.
+    """
+    if not final_example():
+        return None
+    probes = ((q, k, v), AttentionInputs(batch=(2,), lq=3, lk=4, d=5, dv=2, scores="normal", seed=1).arrays())
+    found = []
+    for mistake in mistakes.SDPA:
+        for arrays in probes:
+            try:
+                mistakes.run_sdpa(mistake, *arrays)
+            except ValueError as raised:
+                if str(raised) and _sizeless(str(raised)) in _sizeless(error.summary):
+                    found.append(mistake)
+                    break
+    return diagnose.describe(found)
+
+
+def expect_pair(got, like, q=None, k=None, v=None) -> tuple[np.ndarray, np.ndarray]:
+    got = compare.expect_tuple(got, NAMES, what=SDPA)
+    try:
+        return tuple(compare.expect_array(g, name=name, like=s) for g, s, name in zip(got, like, NAMES))
+    except errors.CheckFailure as failure:  # a wrong shape may still be a known mistake
+        if q is not None and all(isinstance(g, np.ndarray) for g in got):
+            failure.diagnosis = sdpa_diagnosis(got, q, k, v)
+        raise
+
+
+def check_sdpa(got, q, k, v, *, hint: str = HINT_VALUES, student=None):
+    """Fail unless (output, weights) match the reference; weights first (they explain the output)."""
+    exact, same = sdpa_oracle(q, k, v)
+    got = expect_pair(got, same, q, k, v)
+    for index in (1, 0):
+        compare.assert_close(got[index], oracle=exact[index], ref=same[index], name=NAMES[index],
+                             diagnose=lambda _: sdpa_diagnosis(got, q, k, v, student), hint=hint)
+    return got
+
+
+def check_finite(value: np.ndarray, what: str, diagnosis=None, hint: str | None = None) -> None:
+    bad = ~np.isfinite(value)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise errors.CheckFailure(MSG_NOT_FINITE.format(what=what, index=index), diagnosis=diagnosis, hint=hint)
+
+
+# -- simple_attention ----------------------------------------------------------------
+
+@pytest.mark.points(3)
+@given(inputs=attention_inputs(simple=True))
+def test_simple_attention_matches_reference(student, inputs):
+    """simple_attention matches the reference (float64)"""
+    q, k, v = inputs.arrays()
+    check_simple(student.call("simple_attention", q, k, v), q, k, v)
+
+
+@pytest.mark.points(1)
+@given(inputs=attention_inputs(simple=True, dtypes=("int64", "int32", "float32")))
+def test_simple_attention_dtypes(student, inputs):
+    """simple_attention: integer input gives float64, float32 stays float32"""
+    q, k, v = inputs.arrays()
+    check_simple(student.call("simple_attention", q, k, v), q, k, v, hint=HINT_DTYPE)
+
+
+@pytest.mark.points(2)
+@given(inputs=attention_inputs(simple=True, scores=("large",), dtypes=("float64", "float32")))
+def test_simple_attention_large_scores(student, inputs):
+    """simple_attention stays finite and exact for scores of size 1e4"""
+    q, k, v = inputs.arrays()
+    check_simple(student.call("simple_attention", q, k, v), q, k, v, hint=HINT_STABLE)
+
+
+# -- scaled_dot_product_attention ----------------------------------------------------
+
+@pytest.mark.points(3)
+@given(inputs=attention_inputs())
+def test_sdpa_matches_reference(student, inputs):
+    """scaled_dot_product_attention matches the reference (0 to 2 batch dims)"""
+    q, k, v = inputs.arrays()
+    check_sdpa(student.call(SDPA, q, k, v), q, k, v, student=student)
+
+
+@pytest.mark.points(1)
+@given(inputs=attention_inputs(dtypes=("float32",), scores=("large", "spread")))
+def test_sdpa_rows_sum_to_one(student, inputs):
+    """Every row of weights sums to 1, for scores up to 1e4 (float32)"""
+    q, k, v = inputs.arrays()
+    exact, same = sdpa_oracle(q, k, v)
+    output, weights = expect_pair(student.call(SDPA, q, k, v), same, q, k, v)
+    w64 = weights.astype(np.float64)
+    negative = w64 < 0
+    if negative.any():
+        index = tuple(int(i) for i in np.argwhere(negative)[0])
+        raise errors.CheckFailure(MSG_NEGATIVE.format(what="weights", value=float(w64[index]), index=index))
+    compare.assert_close(w64.sum(axis=-1), oracle=exact[1].sum(axis=-1), ref=same[1].astype(np.float64).sum(axis=-1),
+                         name="the row sums of weights",
+                         diagnose=lambda _: sdpa_diagnosis((output, weights), q, k, v, student),
+                         hint=HINT_STABLE)
+
+
+@pytest.mark.points(1)
+@settings(max_examples=15)
+@given(inputs=st.one_of(attention_inputs(batch_dims=(1, 2), scores=("normal", "spread")),
+                        attention_inputs(batch_dims=(1, 2), square=True)))
+def test_sdpa_batch_independent(student, inputs):
+    """Batch items are independent: a batch gives the results of its items one at a time
+
+    A property: the submission's batched answer is compared with its own unbatched
+    answers. Square shapes (batch sizes = Lk = d) make key.T give wrong numbers instead
+    of a shape error; rows with scores of order 1 and 3e3 mix in one batch.
+    """
+    q, k, v = inputs.arrays()
+    batch = q.shape[:-2]
+    _, same = sdpa_oracle(q, k, v)
+    items = list(np.ndindex(*batch))
+    try:  # the whole batch first: an error here is the same on every replay of the example
+        whole = expect_pair(student.call(SDPA, q, k, v), same, q, k, v)
+    except errors.StudentException as error:
+        raise errors.CheckFailure(MSG_BATCH_RAISES.format(fn=SDPA, shape=q.shape, error=error.summary),
+                                  diagnosis=error_diagnosis(error, q, k, v),
+                                  hint="Transpose only the last two axes: np.swapaxes(key, -1, -2), not key.T; "
+                                       "use @ (np.matmul), which broadcasts over batch dimensions.") from None
+    alone = [expect_pair(student.call(SDPA, q[index], k[index], v[index]), tuple(s[index] for s in same))
+             for index in items]
+    for index, pair in zip(items, alone):
+        exact_i, same_i = sdpa_oracle(q[index], k[index], v[index])
+        for name, one, many, s, e in zip(NAMES, pair, (w[index] for w in whole), same_i, exact_i):
+            diagnosis = sdpa_diagnosis(whole, q, k, v, student)
+            check_finite(many, f"{name} of batch item {index}", diagnosis, HINT_STABLE)
+            check_finite(one, f"{name} of batch item {index} alone", None, HINT_STABLE)
+            allowed = 2 * compare.allowed_error(s, e)
+            m = compare.mismatch(many, one, allowed, name=f"{name} of batch item {index}")
+            if m is not None:
+                raise errors.CheckFailure(MSG_BATCH.format(index=index, fn=SDPA), details=compare.format_mismatch(m),
+                                          diagnosis=diagnosis, mismatch=m,
+                                          hint="Transpose only the last two axes (np.swapaxes(key, -1, -2)) and "
+                                               "take max and sum over axis=-1 with keepdims=True.")
+
+
+@pytest.mark.points(1)
+@given(inputs=attention_inputs(dtypes=("float32", "int64")))
+def test_sdpa_dtypes(student, inputs):
+    """scaled_dot_product_attention: float32 stays float32, integer input gives float64"""
+    q, k, v = inputs.arrays()
+    check_sdpa(student.call(SDPA, q, k, v), q, k, v, hint=HINT_DTYPE, student=student)
+
+
+# -- both ------------------------------------------------------------------------------
+
+@pytest.mark.points(1)
+def test_inputs_unmodified(student):
+    """Both functions leave their input arrays unmodified"""
+    simple = AttentionInputs(batch=(), lq=1, lk=4, d=3, dv=2, scores="normal", seed=3, simple=True)
+    batched = AttentionInputs(batch=(2,), lq=3, lk=4, d=3, dv=2, scores="normal", seed=4)
+    for fn, inputs, arg_names in (("simple_attention", simple, ("query", "keys", "values")),
+                                  (SDPA, batched, ("query", "key", "value"))):
+        sent = inputs.arrays()
+        reply = student.run(fn, *sent, echo_inputs=True)
+        after = list((reply.inputs_after or {}).get("args") or ())
+        for position, (name, original) in enumerate(zip(arg_names, sent)):
+            now = after[position] if position < len(after) else None
+            if not (isinstance(now, np.ndarray) and now.shape == original.shape and now.dtype == original.dtype
+                    and np.array_equal(now, original)):
+                raise errors.CheckFailure(MSG_MODIFIED.format(fn=fn, arg=name),
+                                          hint="Make new arrays (q = q / s), never change the ones you were "
+                                               "given (q /= s changes the caller's array).")
