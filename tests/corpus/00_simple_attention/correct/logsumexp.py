@@ -1,14 +1,13 @@
 # corpus: correct
-"""Correct: weights = exp(s - m - log(sum(exp(s - m))))."""
+"""Correct: weights = exp(z - log(sum(exp(z)))) with z = s - max(s) (shifted before the log-sum-exp)."""
 import math
 
 import numpy as np
 
 
 def _softmax(s):
-    m = s.max(axis=-1, keepdims=True)
-    lse = m + np.log(np.exp(s - m).sum(axis=-1, keepdims=True))
-    return np.exp(s - lse)
+    z = s - s.max(axis=-1, keepdims=True)                  # shift first: z - lse stays exact
+    return np.exp(z - np.log(np.exp(z).sum(axis=-1, keepdims=True)))
 
 
 def _floats(arrays):
