@@ -22,6 +22,7 @@ class CorpusEntry:
     path: Path
     category: str                 # correct, buggy, bad_input, hostile
     fails: tuple[str, ...] = ()   # checks that must fail
+    passes: tuple[str, ...] = ()  # checks that must still pass (shows a property is not redundant)
     diagnosis: str | None = None  # text a failing check's diagnosis must contain
     message: str | None = None    # text a failing check's summary must contain
 
@@ -33,12 +34,13 @@ class CorpusEntry:
 def read_entry(path: Path) -> CorpusEntry:
     fields = {}
     for line in path.read_text().splitlines():
-        match = re.match(r"#\s*(corpus|fails|diagnosis|message):\s*(.*)", line)
+        match = re.match(r"#\s*(corpus|fails|passes|diagnosis|message):\s*(.*)", line)
         if not match:
             break
         fields[match.group(1)] = match.group(2).strip()
     return CorpusEntry(path=path, category=fields.get("corpus", path.parent.name),
                        fails=tuple(fields.get("fails", "").split()),
+                       passes=tuple(fields.get("passes", "").split()),
                        diagnosis=fields.get("diagnosis"), message=fields.get("message"))
 
 
@@ -58,3 +60,50 @@ def grade(exercise: str, submission: Path | None = None, *, seed: int = 0, **lim
 @pytest.fixture(scope="session")
 def grade_fn():
     return grade
+
+
+# -- what every exercise's corpus test asserts -------------------------------------------
+
+def failed_checks(result) -> dict:
+    return {c.check_id: c for c in result.checks if not c.passed}
+
+
+def assert_full_marks(result) -> None:
+    failed = failed_checks(result)
+    assert not failed, {k: (c.summary, c.details) for k, c in failed.items()}
+    assert result.score == result.max_score > 0
+
+
+def assert_loses_the_right_points(entry: CorpusEntry, result) -> None:
+    """The entry's ``# fails:`` checks fail, with its ``# diagnosis:``; its ``# passes:`` checks pass."""
+    failed = failed_checks(result)
+    assert entry.fails, "a buggy corpus entry must say which checks it fails"
+    for check in entry.fails:
+        assert check in failed, f"{check} should fail for {entry.id}; failed: {sorted(failed)}"
+    assert result.score < result.max_score
+    if entry.diagnosis:
+        diagnoses = [c.diagnosis or "" for c in failed.values()]
+        assert any(entry.diagnosis in d for d in diagnoses), (entry.diagnosis, diagnoses)
+    for check in entry.passes:
+        assert check not in failed, f"{check} should pass for {entry.id}: {failed[check].summary}"
+
+
+def assert_clear_message(entry: CorpusEntry, result) -> None:
+    """A bad submission fails checks with the entry's ``# message:``, never with a grader bug."""
+    summaries = [c.summary for c in result.checks if not c.passed]
+    assert summaries, "a bad submission must fail checks"
+    assert any(entry.message in s for s in summaries), (entry.message, summaries)
+    assert not [c for c in result.checks if c.kind == "internal"]
+
+
+def assert_not_implemented(result) -> None:
+    """What a fresh stub gets: 0 points and a friendly message on every check."""
+    assert result.score == 0
+    assert all(c.kind == "not_implemented" for c in result.checks), [(c.check_id, c.kind, c.summary)
+                                                                      for c in result.checks]
+    assert all("Not implemented yet" in c.summary or "NotImplementedError" in c.summary for c in result.checks)
+
+
+def assert_same_grading(first, second) -> None:
+    assert [(c.check_id, c.points, c.summary, c.example) for c in first.checks] == \
+           [(c.check_id, c.points, c.summary, c.example) for c in second.checks]

@@ -3,83 +3,47 @@ points with the right diagnosis, bad input gets a message a student understands.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from conftest import ROOT, corpus, grade
+from conftest import (ROOT, assert_clear_message, assert_full_marks, assert_loses_the_right_points,
+                      assert_not_implemented, assert_same_grading, corpus, grade)
 from reference.mistakes.simple_attention import MISTAKES
 
 EXERCISE = "00_simple_attention"
 REFERENCE = "simple_attention.py"
+DETERMINISM_ENTRY = "global_max"
 
 
 # The plain comparisons with the reference; every other check is a property.
 PLAIN_CHECKS = ("test_simple_attention_matches_reference", "test_sdpa_matches_reference")
 
 
-def _failed(result):
-    return {c.check_id: c for c in result.checks if not c.passed}
-
-
-def _passes(entry) -> tuple[str, ...]:
-    """Checks a buggy entry must pass (its ``# passes:`` header): the property it fails is not redundant."""
-    match = re.search(r"^# passes:(.*)$", entry.path.read_text(), re.MULTILINE)
-    return tuple(match.group(1).split()) if match else ()
-
-
 @pytest.mark.parametrize("entry", corpus(EXERCISE, "correct"), ids=lambda e: e.id)
 def test_correct_variant_gets_full_marks(entry):
-    result = grade(EXERCISE, entry.path)
-    failed = _failed(result)
-    assert not failed, {k: (c.summary, c.details) for k, c in failed.items()}
-    assert result.score == result.max_score > 0
+    assert_full_marks(grade(EXERCISE, entry.path))
 
 
 @pytest.mark.parametrize("entry", corpus(EXERCISE, "buggy"), ids=lambda e: e.id)
 def test_buggy_variant_loses_the_right_points(entry):
-    result = grade(EXERCISE, entry.path)
-    failed = _failed(result)
-    assert entry.fails, "a buggy corpus entry must say which checks it fails"
-    for check in entry.fails:
-        assert check in failed, f"{check} should fail for {entry.id}; failed: {sorted(failed)}"
-    assert result.score < result.max_score
-    if entry.diagnosis:
-        diagnoses = [c.diagnosis or "" for c in failed.values()]
-        assert any(entry.diagnosis in d for d in diagnoses), (entry.diagnosis, diagnoses)
-    for check in _passes(entry):
-        assert check not in failed, f"{check} should pass for {entry.id}: {failed[check].summary}"
+    assert_loses_the_right_points(entry, grade(EXERCISE, entry.path))
 
 
 @pytest.mark.parametrize("entry", corpus(EXERCISE, "bad_input"), ids=lambda e: e.id)
 def test_bad_input_gets_a_clear_message(entry):
-    result = grade(EXERCISE, entry.path, call_seconds=2)
-    assert result.score == 0 or _failed(result)
-    summaries = [c.summary for c in result.checks if not c.passed]
-    assert summaries, "a bad submission must fail checks"
-    assert any(entry.message in s for s in summaries), (entry.message, summaries)
-    # A failure is a message, never a grader bug.
-    assert not [c for c in result.checks if c.kind == "internal"]
+    assert_clear_message(entry, grade(EXERCISE, entry.path, call_seconds=2))
 
 
 def test_reference_gets_full_marks():
-    result = grade(EXERCISE, ROOT / "reference" / REFERENCE)
-    assert result.score == result.max_score > 0, [(c.check_id, c.summary) for c in result.checks if not c.passed]
+    assert_full_marks(grade(EXERCISE, ROOT / "reference" / REFERENCE))
 
 
 def test_stub_gets_zero_with_not_implemented_messages():
-    result = grade(EXERCISE)
-    assert result.score == 0
-    assert all(c.kind == "not_implemented" for c in result.checks), [(c.check_id, c.kind, c.summary)
-                                                                      for c in result.checks]
-    assert all("Not implemented yet" in c.summary or "NotImplementedError" in c.summary for c in result.checks)
+    assert_not_implemented(grade(EXERCISE))
 
 
 def test_grading_is_deterministic():
-    entry = next(e for e in corpus(EXERCISE, "buggy") if e.path.stem == "global_max")
-    first, second = grade(EXERCISE, entry.path), grade(EXERCISE, entry.path)
-    assert [(c.check_id, c.points, c.summary, c.example) for c in first.checks] == \
-           [(c.check_id, c.points, c.summary, c.example) for c in second.checks]
+    entry = next(e for e in corpus(EXERCISE, "buggy") if e.path.stem == DETERMINISM_ENTRY)
+    assert_same_grading(grade(EXERCISE, entry.path), grade(EXERCISE, entry.path))
 
 
 def test_every_property_check_catches_something_the_plain_comparison_misses():
@@ -88,7 +52,7 @@ def test_every_property_check_catches_something_the_plain_comparison_misses():
     properties = {c.check_id for c in result.checks} - set(PLAIN_CHECKS)
     shown = set()
     for entry in corpus(EXERCISE, "buggy"):
-        if any(p in _passes(entry) for p in PLAIN_CHECKS):
+        if any(p in entry.passes for p in PLAIN_CHECKS):
             shown.update(c for c in entry.fails if c not in PLAIN_CHECKS)
     assert properties <= shown, f"no corpus entry shows what these add: {sorted(properties - shown)}"
 
