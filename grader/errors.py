@@ -49,6 +49,13 @@ class SandboxFailure(StudentError):
     """Timeout, crash, memory or output limit, or an early exit."""
 
     kind = results.KIND_SANDBOX
+    timed_out = False  # True when the call ran past its time limit
+
+
+class Timeout(SandboxFailure):
+    """The call ran past its wall-clock limit and the child was killed."""
+
+    timed_out = True
 
 
 class WrongType(StudentError):

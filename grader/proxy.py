@@ -49,7 +49,6 @@ class Reply:
 MAX_TIMEOUTS = 2  # after this many checks hit the time limit, the rest fail at once
 MSG_GAVE_UP = ("Not run: the submission exceeded the time limit in {count} earlier checks, "
                "so the remaining checks were not started.")
-TIMEOUT_PREFIX = "Exceeded the"  # how the sandbox's time-limit failures begin
 
 DTYPE_METHODS = {torch.float64: "double", torch.float32: "float", torch.float16: "half",
                  torch.bfloat16: "bfloat16"}
@@ -199,7 +198,7 @@ class Student:
         try:
             head, out = sandbox.request(header, values, deadline=self._runner.call_deadline(), what=what)
         except errors.SandboxFailure as error:
-            if error.summary.startswith(TIMEOUT_PREFIX):
+            if error.timed_out:
                 self._runner.timeouts += 1
             self._fatal = error
             self._raise_fatal()

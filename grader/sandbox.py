@@ -73,7 +73,6 @@ class Sandbox:
         self._output = bytearray()
         self._output_total = 0
         self._flooded = False
-        self._killed_for: str | None = None
         self._scratch: str | None = None
         self._drain: threading.Thread | None = None
 
@@ -158,10 +157,9 @@ class Sandbox:
                 ) from None
         if self.process.sentinel in ready or self._flooded:
             raise self._failure(what)
-        self._killed_for = "timeout"
         self._kill()
         seconds = self.limits.call_seconds
-        raise errors.SandboxFailure(
+        raise errors.Timeout(
             f"Exceeded the {seconds:g} s time limit while {what} (an infinite loop, or far too slow).",
             hint="Look for a loop that never ends, or work that grows much faster than the input.",
         )
