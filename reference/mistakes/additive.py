@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 
-
-@dataclass(frozen=True)
-class Mistake:
-    id: str
-    message: str
-    switches: dict = field(default_factory=dict)
-
+from reference.mistakes import Mistake
 
 MISTAKES = (
     Mistake("no_tanh", "The tanh is missing: scores = score(tanh(query_proj(q) + key_proj(k))).",

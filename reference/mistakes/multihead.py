@@ -7,17 +7,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import torch
 
-
-@dataclass(frozen=True)
-class Mistake:
-    id: str
-    message: str
-    switches: dict = field(default_factory=dict)
-
+from reference.mistakes import Mistake
 
 MISTAKES = (
     Mistake("no_scale", "Your scores are not divided by sqrt(d_k): use Q K^T / sqrt(head_dim).",

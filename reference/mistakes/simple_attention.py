@@ -9,17 +9,10 @@ through ``run_sdpa``. Mistakes are computed in the inputs' floating dtype.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Mistake:
-    id: str
-    message: str
-    switches: dict = field(default_factory=dict)
-
+from reference.mistakes import Mistake
 
 _NO_MAX = ("Without subtracting the largest score first, exp overflows for large scores (inf / inf = NaN): "
            "use exp(s - max(s)).")

@@ -7,17 +7,9 @@ overflow (no max subtraction) give the same inf and NaN as a submission that mak
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 
-
-@dataclass(frozen=True)
-class Mistake:
-    id: str
-    message: str
-    switches: dict = field(default_factory=dict)
-
+from reference.mistakes import Mistake
 
 MISTAKES = (
     Mistake("no_max", "Without subtracting the max first, exp overflows for large inputs (inf / inf = NaN) "
