@@ -318,6 +318,12 @@ class _OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
         super().__init__()
         self.count = 0
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Otherwise torch wraps __torch_dispatch__ in torch._dynamo.disable, and
+        # the first call imports all of torch._dynamo: a second of every grade.
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.count += 1
         return func(*args, **(kwargs or {}))
@@ -327,8 +333,7 @@ class _OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
 def _warm_up() -> None:
     """Pay the first-use costs once, in the forkserver, instead of in every child.
 
-    Entering a TorchDispatchMode for the first time imports and initialises about a
-    second's worth of machinery. One intra-op thread and a two-element tensor keep
+    Entering a TorchDispatchMode for the first time initialises its machinery. One intra-op thread and a two-element tensor keep
     the forkserver free of OpenMP worker threads, so forking it stays safe.
     """
     torch.set_num_threads(1)

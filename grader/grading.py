@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import datetime as _dt
 import functools
+import gc
 import io
 import os
 import platform
@@ -130,6 +131,9 @@ def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlu
     set_hypothesis_home_dir(_scratch_hypothesis_home())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    # Everything imported so far (torch above all) lives for the whole process: freezing
+    # it keeps the full collections that Hypothesis and pytest ask for from walking it.
+    gc.freeze()
     sink = io.StringIO()
     redirect = contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()
     try:

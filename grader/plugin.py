@@ -35,6 +35,28 @@ settings.register_profile(
     suppress_health_check=list(HealthCheck),
 )
 
+
+
+def _draw_no_constants_from_local_source() -> None:
+    """Stop Hypothesis mining constants from the source of 'local' modules.
+
+    Hypothesis (6.131 and later) parses every loaded module outside site-packages
+    and now and then draws the literals it finds there. For grading that costs
+    about 0.15 s per process, and it makes the examples depend on which modules
+    happen to be loaded: a submission graded alone and the same one graded later
+    in a batch could see different inputs. Inputs come from the strategies alone.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - an older Hypothesis has no such mining
+        return
+    if hasattr(providers, "_get_local_constants") and hasattr(providers, "Constants"):
+        empty = providers.Constants()
+        providers._get_local_constants = lambda: empty
+
+
+_draw_no_constants_from_local_source()
+
 MSG_BANNED = "Uses {calls}, which this exercise does not allow; the check's points are withheld."
 MSG_INTERNAL = "The check itself broke ({error}); this is a grader bug, not your mistake. Please report it."
 MSG_NO_POINTS = "{check} has no @pytest.mark.points(N) marker."

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import child, errors, forkserver, wire
+from grader import errors, forkserver, wire
 
 MAX_REPLY_BYTES = 1 << 30
 
@@ -90,7 +90,7 @@ class Sandbox:
             "banned": list(self.banned),
             "isolation": self.isolation_request,
         }
-        self.process = _CONTEXT.Process(target=child.main, args=(child_conn, out_write, config),
+        self.process = _CONTEXT.Process(target=forkserver.run_child, args=(child_conn, out_write, config),
                                         name="grade-child", daemon=False)
         with _without_main_module():
             self.process.start()  # returns once the forkserver has forked (it may still be importing torch)
