@@ -13,8 +13,10 @@ Levels, weakest first:
                 the submission runs as PID 1 of its own PID namespace, so every
                 process it starts (double-forked, setsid or not) dies with it; it
                 has no network; ``/proc`` shows only its own processes; the project,
-                the grader's working directory and the folders of the submissions
-                are hidden under empty tmpfs mounts. The submission is copied into
+                the grader's packages (wherever installed), the grader's working
+                directory and the folders of the submissions are hidden under empty
+                tmpfs mounts, with only the interpreter's folders and the scratch
+                directory mounted back where they lie inside one. The submission is copied into
                 the scratch directory first and loaded from there.
 
 SECURITY.md says what each level defends against and what it does not.
@@ -37,6 +39,7 @@ LEVEL_NAMESPACES = "namespaces"
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
@@ -91,29 +94,81 @@ def strongest_available() -> str:
     return _available
 
 
-def _protected() -> list[Path]:
-    """Folders that must stay visible: the interpreter, its libraries, the scratch's parents."""
-    keep = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+# Folders never hidden, even when the grader runs from one of them: the system itself.
+_SYSTEM = frozenset(Path(p) for p in ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
+                                      "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr", "/var"))
+
+
+def _kept(config: dict[str, Any]) -> list[Path]:
+    """Folders the child still needs: the interpreter, its libraries, its scratch directory."""
+    keep = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(config["scratch"])}
     keep.update(Path(p) for p in sys.path if p and Path(p).is_absolute() and "site-packages" in p)
-    return [p.resolve() for p in keep]
+    return sorted({p.resolve() for p in keep if p.exists()})
+
+
+def _trusted_packages() -> list[Path]:
+    """Where the grader's own packages live, wherever they are installed (site-packages too)."""
+    import importlib.util
+
+    folders = [Path(__file__).resolve().parent]
+    try:
+        spec = importlib.util.find_spec("reference")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        folders.extend(Path(p).resolve() for p in spec.submodule_search_locations)
+    return folders
 
 
 def _hidden(config: dict[str, Any]) -> list[Path]:
-    """Folders to cover: the project, the grader's cwd, the submission's folder(s)."""
+    """Folders to cover: the project, the grader's packages and cwd, the submission's folder(s).
+
+    A hidden folder may hold something the child needs (the README's ``.venv``
+    inside the project, the scratch directory under a hidden cwd); those are
+    mounted back over the empty tmpfs (see :func:`_hide`), not left visible
+    by sparing the whole folder.
+    """
     submission = Path(config["submission"]).resolve()
-    candidates = [Path(__file__).resolve().parents[1], Path.cwd().resolve(), submission.parent]
+    candidates = [Path(__file__).resolve().parents[1], Path.cwd().resolve(), submission.parent,
+                  *_trusted_packages()]
     if submission.name == "solution.py":
         candidates.append(submission.parent.parent)  # <class>/<student>/solution.py: the whole class
-    scratch = Path(config["scratch"]).resolve()
-    protected = _protected()
+    kept = _kept(config)
     hidden: list[Path] = []
     for folder in sorted(set(candidates), key=lambda f: len(f.parts)):
-        if folder == Path("/") or any(folder.is_relative_to(h) for h in hidden):
-            continue  # already under a hidden folder
-        if scratch.is_relative_to(folder) or any(p.is_relative_to(folder) for p in protected):
-            continue  # hiding it would hide Python or the scratch directory
+        if folder in _SYSTEM or folder in kept or _covered(folder, hidden, kept):
+            continue
         hidden.append(folder)
     return hidden
+
+
+def _covered(folder: Path, hidden: list[Path], kept: list[Path]) -> bool:
+    """Whether ``folder`` is already out of sight: under a hidden folder, not under one mounted back."""
+    for outer in hidden:
+        if folder.is_relative_to(outer):
+            return not any(folder.is_relative_to(k) and k.is_relative_to(outer) for k in kept)
+    return False
+
+
+def _hide(folder: Path, kept: list[Path]) -> None:
+    """Cover ``folder`` with an empty read-only tmpfs, then mount back what the child needs under it.
+
+    Each kept folder is held open (``O_PATH``) before the tmpfs goes on, and bound
+    back from ``/proc/self/fd`` after, so nothing else of the hidden folder shows.
+    """
+    inside = [k for k in kept if k != folder and k.is_relative_to(folder)]
+    outermost = [k for k in inside if not any(k != o and k.is_relative_to(o) for o in inside)]
+    handles = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in outermost}
+    try:
+        _check(_LIBC.mount(b"tmpfs", str(folder).encode(), b"tmpfs", 0, b"size=64k,mode=0555"),
+               f"hide {folder}")
+        for path, fd in handles.items():
+            path.mkdir(parents=True, exist_ok=True)  # in the new tmpfs (root ignores its 0555)
+            _check(_LIBC.mount(f"/proc/self/fd/{fd}".encode(), str(path).encode(), None, MS_BIND | MS_REC, None),
+                   f"mount {path} back")
+    finally:
+        for fd in handles.values():
+            os.close(fd)
 
 
 def _enter_namespaces(config: dict[str, Any]) -> None:
@@ -140,9 +195,9 @@ def _enter_namespaces(config: dict[str, Any]) -> None:
     _check(_LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
     _check(_LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     _check(_LIBC.mount(b"proc", b"/proc", b"proc", 0, None), "mount /proc")
+    kept = _kept(config)
     for folder in hidden:
-        _check(_LIBC.mount(b"tmpfs", str(folder).encode(), b"tmpfs", 0, b"size=64k,mode=0555"),
-               f"hide {folder}")
+        _hide(folder, kept)
 
 
 def _relay_exit(pid: int) -> None:  # pragma: no cover (runs in the in-between process)

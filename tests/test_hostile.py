@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -163,3 +164,36 @@ def test_a_correct_submission_gets_full_marks_under_the_strongest_isolation():
     assert result.score == result.max_score
     assert result.isolation == isolation.strongest_available()
     assert os.path.exists(ROOT / "reference" / "multihead.py")
+
+
+# -- which folders the namespace sandbox hides (the plan; the mounts are played above) --
+
+def _plan(monkeypatch, tmp_path, *, kept: list[Path], packages: list[Path]) -> list[Path]:
+    monkeypatch.setattr(isolation, "_kept", lambda config: kept)
+    monkeypatch.setattr(isolation, "_trusted_packages", lambda: packages)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    submission = tmp_path / "class" / "ada" / "solution.py"
+    return isolation._hidden({"submission": str(submission), "scratch": str(tmp_path / "scratch")})
+
+
+def test_a_virtual_environment_inside_the_project_does_not_spare_the_project(monkeypatch, tmp_path):
+    # The README makes .venv inside the checkout: the project is still hidden, the venv mounted back.
+    venv = ROOT / ".venv"
+    hidden = _plan(monkeypatch, tmp_path, kept=[venv, venv / "lib" / "site-packages", tmp_path / "scratch"],
+                   packages=[ROOT / "grader", ROOT / "reference"])
+    assert ROOT in hidden and tmp_path in hidden
+    assert not any(h.is_relative_to(ROOT) and h != ROOT for h in hidden)  # covered by the project's mount
+
+
+def test_an_installed_copy_of_the_reference_is_hidden_inside_site_packages(monkeypatch, tmp_path):
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    hidden = _plan(monkeypatch, tmp_path / "work", kept=[tmp_path / "venv", site, tmp_path / "work" / "scratch"],
+                   packages=[site / "grader", site / "reference"])
+    assert site / "reference" in hidden and site / "grader" in hidden
+    assert site not in hidden and tmp_path / "venv" not in hidden
+
+
+def test_the_system_and_the_interpreter_are_never_hidden(monkeypatch, tmp_path):
+    hidden = _plan(monkeypatch, Path("/usr"), kept=[Path(sys.prefix), tmp_path / "scratch"], packages=[])
+    assert Path("/usr") not in hidden and Path(sys.prefix) not in hidden
