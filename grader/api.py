@@ -46,8 +46,12 @@ def terminal_summary(outcome: Outcome) -> str:
 
 def grade_class(*, exercise_dir: Path, submissions_dir: Path, report_dir: Path = Path("reports"),
                 seed: int = grading.DEFAULT_SEED, isolation: str = "best", require_isolation: bool = False,
-                resume: bool = True, progress: Callable[[str], None] | None = None) -> results.BatchResult:
-    """Grade every submission in ``submissions_dir`` (``<student>.py`` or ``<student>/solution.py``)."""
+                resume: bool = True, jobs: int | None = None,
+                progress: Callable[[str], None] | None = None) -> results.BatchResult:
+    """Grade every submission in ``submissions_dir`` (``<student>.py`` or ``<student>/solution.py``).
+
+    ``jobs`` submissions are graded at once (None: :func:`grader.batch.default_jobs`).
+    """
     exercise = _load(exercise_dir)
     folder = Path(submissions_dir)
     if not folder.is_dir():
@@ -55,9 +59,12 @@ def grade_class(*, exercise_dir: Path, submissions_dir: Path, report_dir: Path =
     if not batch.find_submissions(folder):
         raise GradingError(f"--batch {submissions_dir}: no submissions found "
                            "(expected <student>.py files or <student>/solution.py folders).")
+    if jobs is not None and jobs < 1:
+        raise GradingError(f"--jobs {jobs}: give a number of workers, 1 or more.")
     isolation = _isolation(isolation, require_isolation)
     return batch.grade_batch(exercise=exercise, submissions_dir=folder, report_dir=report_dir, seed=seed,
-                             isolation=isolation, resume=resume, progress=progress)
+                             isolation=isolation, resume=resume, jobs=jobs or batch.default_jobs(),
+                             progress=progress)
 
 
 def _load(exercise_dir: Path) -> Exercise:

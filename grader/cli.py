@@ -14,6 +14,7 @@ import click
 from grader import forkserver
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 def _fail(message: str) -> None:
@@ -39,9 +40,13 @@ def _fail(message: str) -> None:
               help="Grade every submission in this folder (<student>.py files or <student>/solution.py "
                    "folders) and write a class summary, a gradebook (grades.csv) and one report per student "
                    "to REPORT_DIR. Resumes: unchanged submissions that were already graded are kept.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="With --batch: grade this many submissions at once [default: one per CPU core]. "
+                   "Scores do not depend on it.")
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the score line.")
 def main(exercise_dir: Path, submission: Path | None, results_json: Path | None, report_dir: Path,
-         seed: int, isolation: str, require_isolation: bool, batch_dir: Path | None, quiet: bool) -> None:
+         seed: int, isolation: str, require_isolation: bool, batch_dir: Path | None, jobs: int | None,
+         quiet: bool) -> None:
     """Grade the solution in EXERCISE_DIR (for example exercises/02_multihead).
 
     Prints a summary of every check, writes an HTML report to REPORT_DIR and
@@ -52,8 +57,10 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
     from grader import api
 
     if batch_dir is not None:
-        _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, quiet)
+        _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet)
         return
+    if jobs is not None:
+        _fail("--jobs applies only with --batch (one submission is graded by one worker).")
     try:
         outcome = api.grade(exercise_dir=exercise_dir, submission=submission, results_json=results_json,
                             report_dir=report_dir, seed=seed, isolation=isolation,
@@ -69,17 +76,21 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
     sys.exit(EXIT_PASSED if result.all_passed else EXIT_FAILED)
 
 
-def _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, quiet) -> None:
+def _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet) -> None:
     from grader import api
 
     progress = None if quiet else (lambda line: click.echo(line, err=True))
     try:
         result = api.grade_class(exercise_dir=exercise_dir, submissions_dir=batch_dir, report_dir=report_dir,
                                  seed=seed, isolation=isolation, require_isolation=require_isolation,
-                                 progress=progress)
+                                 jobs=jobs, progress=progress)
     except api.GradingError as error:
         _fail(str(error))
         return
+    except KeyboardInterrupt:
+        click.echo(f"grade: interrupted. Every submission graded so far is saved in {report_dir}; "
+                   "run the same command again to go on from there.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     scores = [entry.result.score for entry in result.entries]
     mean = sum(scores) / len(scores)
     click.echo(f"Graded {len(scores)} submissions of {result.exercise}: mean {mean:.2f}/{result.max_score:g}, "

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -81,7 +83,7 @@ def test_batch_grades_a_class_and_resumes(tmp_path):
     first = runner.invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(klass), "--report-dir", str(out)])
     assert first.exit_code == 0, first.output
     assert "Graded 2 submissions" in first.output
-    assert re.search(r"\[1/2\] alice: (\d+)/\1 ", first.output) and "[2/2] bob:" in first.output
+    assert re.search(r"\[[12]/2\] alice: (\d+)/\1 ", first.output) and re.search(r"\[[12]/2\] bob:", first.output)
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert rows[0]["student"] == "alice" and rows[0]["score"] == rows[0]["max_score"]
     assert rows[1]["student"] == "bob" and float(rows[1]["score"]) < float(rows[1]["max_score"])
@@ -93,3 +95,60 @@ def test_batch_grades_a_class_and_resumes(tmp_path):
 def test_batch_of_an_empty_folder_exits_2(tmp_path):
     outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(tmp_path)])
     assert outcome.exit_code == 2 and "no submissions found" in outcome.output
+
+
+def _class_of(folder, **submissions):
+    folder.mkdir()
+    for student, source in submissions.items():
+        shutil.copy(source, folder / f"{student}.py")
+    return folder
+
+
+def _batch(args, cwd, **kwargs):
+    exe = shutil.which("grade") or f"{sys.executable} -m grader"
+    return subprocess.run([*exe.split(), str(EXERCISES / "02_multihead"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def _verdicts(report_dir, student):
+    saved = json.loads((report_dir / student / "result.json").read_text())["result"]
+    return [(c["check_id"], c["status"], c["points"], c["summary"], c["diagnosis"], c["example"])
+            for c in saved["checks"]]
+
+
+def test_a_parallel_batch_gives_every_student_the_same_result_as_one_at_a_time(tmp_path):
+    klass = _class_of(tmp_path / "class", ada=CORRECT, bob=BUGGY,
+                      cy=CORPUS / "02_multihead" / "buggy" / "softmax_query_axis.py",
+                      dee=CORPUS / "02_multihead" / "bad_input" / "syntax_error.py")
+    parallel = _batch(["--batch", str(klass), "-j", "3", "--report-dir", "par"], tmp_path)
+    assert parallel.returncode == 0, parallel.stderr
+    assert "Graded 4 submissions" in parallel.stdout
+    assert sorted(re.findall(r"\[(\d)/4\]", parallel.stderr)) == ["1", "2", "3", "4"]
+    serial = _batch(["--batch", str(klass), "-j", "1", "--report-dir", "ser"], tmp_path)
+    assert serial.returncode == 0, serial.stderr
+    for student in ("ada", "bob", "cy", "dee"):
+        assert _verdicts(tmp_path / "par", student) == _verdicts(tmp_path / "ser", student), student
+    assert (tmp_path / "par" / "grades.csv").read_text() == (tmp_path / "ser" / "grades.csv").read_text()
+
+
+def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
+    klass = _class_of(tmp_path / "class", **{f"s{n}": CORRECT for n in range(6)})
+    exe = shutil.which("grade") or f"{sys.executable} -m grader"
+    process = subprocess.Popen([*exe.split(), str(EXERCISES / "02_multihead"), "--batch", str(klass),
+                                "--jobs", "2", "--report-dir", "out"], cwd=tmp_path, stderr=subprocess.PIPE,
+                               text=True, stdout=subprocess.PIPE, start_new_session=True)
+    first = re.match(r"\[1/6\] (s\d): 20/20 in ", process.stderr.readline())
+    assert first, "no progress line"
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    assert "run the same command again" in rest
+    resumed = _batch(["--batch", str(klass), "--report-dir", "out"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{first.group(1)}: 20/20 (unchanged, kept)" in resumed.stderr
+    assert "Graded 6 submissions" in resumed.stdout
+
+
+def test_jobs_without_batch_is_refused(tmp_path):
+    outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--submission", str(CORRECT), "-j", "2"])
+    assert outcome.exit_code == 2 and "--jobs applies only with --batch" in outcome.output
