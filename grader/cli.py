@@ -28,6 +28,9 @@ def _fail(message: str) -> None:
               help="Grade this file instead of EXERCISE_DIR/solution.py.")
 @click.option("--results-json", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write the result in Gradescope's results.json format to this file.")
+@click.option("--junit", type=click.Path(path_type=Path), default=None,
+              help="Also write the result as JUnit XML to this file (for CI systems); with --batch, "
+                   "one file with every student.")
 @click.option("--report-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
               show_default=True, help="Folder the HTML report is written to.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -44,9 +47,9 @@ def _fail(message: str) -> None:
               help="With --batch: grade this many submissions at once [default: one per CPU core]. "
                    "Scores do not depend on it.")
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the score line.")
-def main(exercise_dir: Path, submission: Path | None, results_json: Path | None, report_dir: Path,
-         seed: int, isolation: str, require_isolation: bool, batch_dir: Path | None, jobs: int | None,
-         quiet: bool) -> None:
+def main(exercise_dir: Path, submission: Path | None, results_json: Path | None, junit: Path | None,
+         report_dir: Path, seed: int, isolation: str, require_isolation: bool, batch_dir: Path | None,
+         jobs: int | None, quiet: bool) -> None:
     """Grade the solution in EXERCISE_DIR (for example exercises/02_multihead).
 
     Prints a summary of every check, writes an HTML report to REPORT_DIR and
@@ -57,14 +60,14 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
     from grader import api
 
     if batch_dir is not None:
-        _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet)
+        _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet, junit)
         return
     if jobs is not None:
         _fail("--jobs applies only with --batch (one submission is graded by one worker).")
     try:
         outcome = api.grade(exercise_dir=exercise_dir, submission=submission, results_json=results_json,
                             report_dir=report_dir, seed=seed, isolation=isolation,
-                            require_isolation=require_isolation)
+                            require_isolation=require_isolation, junit=junit)
     except api.GradingError as error:
         _fail(str(error))
         return
@@ -76,14 +79,15 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
     sys.exit(EXIT_PASSED if result.all_passed else EXIT_FAILED)
 
 
-def _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet) -> None:
+def _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet,
+                 junit) -> None:
     from grader import api
 
     progress = None if quiet else (lambda line: click.echo(line, err=True))
     try:
         result = api.grade_class(exercise_dir=exercise_dir, submissions_dir=batch_dir, report_dir=report_dir,
                                  seed=seed, isolation=isolation, require_isolation=require_isolation,
-                                 jobs=jobs, progress=progress)
+                                 jobs=jobs, progress=progress, junit=junit)
     except api.GradingError as error:
         _fail(str(error))
         return
