@@ -1,6 +1,11 @@
-"""Reference for 03_encoder_decoder: additive (Bahdanau) attention.
+"""Reference for 03_encoder_decoder: additive (Bahdanau) attention and the
+sequence-to-sequence model built on it (a GRU encoder, a GRU decoder that
+attends over the encoder's outputs at every step).
 
-The sequence-to-sequence model built on it is still to come.
+Token conventions: ``src_mask`` is True at real tokens, which come first in
+each row (right padding), and every row has at least one. ``tgt_in`` is the
+decoder's input with teacher forcing (the start token, then the target
+shifted right by one).
 """
 
 from __future__ import annotations
@@ -68,3 +73,83 @@ class AdditiveAttention(torch.nn.Module):
         # 4) weighted sum of the values
         context = (weights[:, None, :] @ values).squeeze(1)             # (B, 1, L) @ (B, L, Dv) -> (B, 1, Dv) -> (B, Dv)
         return context, weights
+
+
+class Encoder(torch.nn.Module):
+    """Reads the source left to right.
+
+        embedding  Embedding(vocab_size, embed_dim)
+        rnn        GRU(embed_dim, hidden_dim, batch_first=True)
+
+    forward(src (B, S) long, src_mask (B, S) bool) returns
+        outputs (B, S, hidden_dim): the GRU's outputs, 0 at padding
+        final   (B, hidden_dim):    the output at each row's last real token
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab_size, embed_dim)
+        self.rnn = torch.nn.GRU(embed_dim, hidden_dim, batch_first=True)
+
+    def forward(self, src: torch.Tensor, src_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs, _ = self.rnn(self.embedding(src))                          # (B, S, H)
+        last = src_mask.sum(dim=1) - 1                                      # (B,) index of the last real token
+        final = outputs[torch.arange(src.shape[0], device=src.device), last]  # (B, H)
+        outputs = outputs * src_mask[..., None].to(outputs.dtype)            # padding -> 0
+        return outputs, final
+
+
+class Decoder(torch.nn.Module):
+    """Writes the target one step at a time, attending over the encoder's outputs.
+
+        embedding  Embedding(vocab_size, embed_dim)
+        attention  AdditiveAttention(hidden_dim, hidden_dim, attention_dim)
+        rnn        GRUCell(embed_dim + hidden_dim, hidden_dim)
+        out        Linear(2 * hidden_dim, vocab_size)
+
+    At step t, with state s (the encoder's final output before the first step):
+        context, w = attention(s, enc_outputs, enc_outputs, src_mask)
+        s          = rnn(cat([embedding(tgt_in[:, t]), context], -1), s)
+        logits_t   = out(cat([s, context], -1))
+
+    forward(tgt_in (B, T) long, state (B, H), enc_outputs (B, S, H), src_mask (B, S))
+    returns logits (B, T, vocab_size) and the attention weights (B, T, S).
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, attention_dim: int):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab_size, embed_dim)
+        self.attention = AdditiveAttention(hidden_dim, hidden_dim, attention_dim)
+        self.rnn = torch.nn.GRUCell(embed_dim + hidden_dim, hidden_dim)
+        self.out = torch.nn.Linear(2 * hidden_dim, vocab_size)
+
+    def forward(self, tgt_in: torch.Tensor, state: torch.Tensor, enc_outputs: torch.Tensor,
+                src_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        embedded = self.embedding(tgt_in)                                   # (B, T, E)
+        logits, weights = [], []
+        for t in range(tgt_in.shape[1]):
+            context, w = self.attention(state, enc_outputs, enc_outputs, src_mask)   # (B, H), (B, S)
+            state = self.rnn(torch.cat([embedded[:, t], context], dim=-1), state)    # (B, H)
+            logits.append(self.out(torch.cat([state, context], dim=-1)))             # (B, V)
+            weights.append(w)
+        return torch.stack(logits, dim=1), torch.stack(weights, dim=1)      # (B, T, V), (B, T, S)
+
+
+class Seq2Seq(torch.nn.Module):
+    """The encoder-decoder: ``encoder = Encoder(src_vocab, embed_dim, hidden_dim)`` and
+    ``decoder = Decoder(tgt_vocab, embed_dim, hidden_dim, attention_dim)``.
+
+    forward(src (B, S), src_mask (B, S), tgt_in (B, T)) returns
+        logits  (B, T, tgt_vocab): the scores of the next target token at every step
+        weights (B, T, S):         the decoder's attention over the source at every step
+    """
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, embed_dim: int, hidden_dim: int, attention_dim: int):
+        super().__init__()
+        self.encoder = Encoder(src_vocab, embed_dim, hidden_dim)
+        self.decoder = Decoder(tgt_vocab, embed_dim, hidden_dim, attention_dim)
+
+    def forward(self, src: torch.Tensor, src_mask: torch.Tensor,
+                tgt_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        enc_outputs, final = self.encoder(src, src_mask)
+        return self.decoder(tgt_in, final, enc_outputs, src_mask)

@@ -75,7 +75,8 @@ def assert_full_marks(result) -> None:
 
 
 def assert_loses_the_right_points(entry: CorpusEntry, result) -> None:
-    """The entry's ``# fails:`` checks fail, with its ``# diagnosis:``; its ``# passes:`` checks pass."""
+    """The entry's ``# fails:`` checks fail, with its ``# diagnosis:`` (and ``# message:``, if any);
+    its ``# passes:`` checks pass."""
     failed = failed_checks(result)
     assert entry.fails, "a buggy corpus entry must say which checks it fails"
     for check in entry.fails:
@@ -84,6 +85,9 @@ def assert_loses_the_right_points(entry: CorpusEntry, result) -> None:
     if entry.diagnosis:
         diagnoses = [c.diagnosis or "" for c in failed.values()]
         assert any(entry.diagnosis in d for d in diagnoses), (entry.diagnosis, diagnoses)
+    if entry.message:
+        summaries = [c.summary for c in failed.values()]
+        assert any(entry.message in s for s in summaries), (entry.message, summaries)
     for check in entry.passes:
         assert check not in failed, f"{check} should pass for {entry.id}: {failed[check].summary}"
 

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from reference import encoder_decoder as ref
 from reference.encoder_decoder import AdditiveAttention
 
 
@@ -131,3 +132,60 @@ def test_submodules_exactly():
     shapes = {name: (c.in_features, c.out_features, c.bias) for name, c in children.items()}
     assert shapes == {"query_proj": (3, 5, None), "key_proj": (4, 5, None), "score": (5, 1, None)}
     assert sorted(dict(module.named_parameters())) == ["key_proj.weight", "query_proj.weight", "score.weight"]
+
+
+# -- the sequence-to-sequence model -------------------------------------------------------------
+
+def _padded_batch(B=3, S=5, T=4, vocab=7, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([S] + torch.randint(1, S + 1, (B - 1,), generator=g).tolist())
+    src = torch.randint(0, vocab, (B, S), generator=g)
+    mask = torch.arange(S)[None, :] < lengths[:, None]
+    return src, mask, torch.randint(0, vocab, (B, T), generator=g), lengths
+
+
+def test_encoder_final_is_the_packed_grus_last_state():
+    # An independent route: pack_padded_sequence never feeds padding to the GRU, so h_n is the
+    # output at each row's last real token, and the padded outputs come back as zeros.
+    torch.manual_seed(0)
+    encoder = ref.Encoder(7, 4, 6).double()
+    src, mask, _, lengths = _padded_batch()
+    outputs, final = encoder(src, mask)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(encoder.embedding(src), lengths, batch_first=True,
+                                                     enforce_sorted=False)
+    packed_outputs, h_n = encoder.rnn(packed)
+    padded, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_outputs, batch_first=True, total_length=5)
+    torch.testing.assert_close(final, h_n[0])
+    torch.testing.assert_close(outputs, padded)
+
+
+def test_seq2seq_decoder_step_by_hand_and_shapes():
+    torch.manual_seed(1)
+    model = ref.Seq2Seq(7, 9, 4, 6, 5).double()
+    src, mask, tgt_in, _ = _padded_batch(T=3)
+    logits, weights = model(src, mask, tgt_in)
+    assert logits.shape == (3, 3, 9) and weights.shape == (3, 3, 5)
+    outputs, state = model.encoder(src, mask)
+    dec = model.decoder
+    for t in range(3):  # the README's step, written out once more
+        scores = dec.attention.score(torch.tanh(dec.attention.query_proj(state)[:, None]
+                                                + dec.attention.key_proj(outputs))).squeeze(-1)
+        w = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+        context = torch.einsum("bs,bsh->bh", w, outputs)
+        state = dec.rnn(torch.cat([dec.embedding(tgt_in[:, t]), context], -1), state)
+        torch.testing.assert_close(logits[:, t], dec.out(torch.cat([state, context], -1)))
+        torch.testing.assert_close(weights[:, t], w)
+
+
+def test_seq2seq_padding_tokens_and_future_targets_change_nothing():
+    torch.manual_seed(2)
+    model = ref.Seq2Seq(7, 9, 4, 6, 5).double()
+    src, mask, tgt_in, _ = _padded_batch()
+    logits, weights = model(src, mask, tgt_in)
+    other_src = torch.where(mask, src, (src + 3) % 7)
+    later = tgt_in.clone()
+    later[:, 2:] = (later[:, 2:] + 1) % 9
+    torch.testing.assert_close(model(other_src, mask, tgt_in), (logits, weights), rtol=0, atol=0)
+    torch.testing.assert_close(model(src, mask, later)[0][:, :2], logits[:, :2], rtol=0, atol=0)
+    assert bool((weights[~mask[:, None, :].expand_as(weights)] == 0).all())
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 4, dtype=torch.float64))

@@ -1,6 +1,6 @@
 """Checks for 03_encoder_decoder, part 1: AdditiveAttention. Run by `grade exercises/03_encoder_decoder`.
 
-The sequence-to-sequence model's checks come with that part of the exercise.
+The sequence-to-sequence model built on it is checked in test_seq2seq.py.
 """
 
 from __future__ import annotations

@@ -21,3 +21,45 @@ class AdditiveAttention(torch.nn.Module):
         weights = e / torch.where(total > 0, total, torch.ones_like(total))
         context = torch.einsum("bl,bld->bd", weights, values)
         return context, weights
+
+
+class Encoder(torch.nn.Module):
+    def __init__(self, vocab_size, embed_dim, hidden_dim):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab_size, embed_dim)
+        self.rnn = torch.nn.GRU(embed_dim, hidden_dim, batch_first=True)
+
+    def forward(self, src, src_mask):
+        outputs, _ = self.rnn(self.embedding(src))
+        last = src_mask.sum(dim=1) - 1
+        final = outputs[torch.arange(src.shape[0]), last]
+        return outputs * src_mask.unsqueeze(-1), final
+
+
+class Decoder(torch.nn.Module):
+    def __init__(self, vocab_size, embed_dim, hidden_dim, attention_dim):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab_size, embed_dim)
+        self.attention = AdditiveAttention(hidden_dim, hidden_dim, attention_dim)
+        self.rnn = torch.nn.GRUCell(embed_dim + hidden_dim, hidden_dim)
+        self.out = torch.nn.Linear(2 * hidden_dim, vocab_size)
+
+    def forward(self, tgt_in, state, enc_outputs, src_mask):
+        logits, weights = [], []
+        for t in range(tgt_in.shape[1]):
+            context, w = self.attention(state, enc_outputs, enc_outputs, src_mask)
+            state = self.rnn(torch.cat([self.embedding(tgt_in[:, t]), context], dim=-1), state)
+            logits.append(self.out(torch.cat([state, context], dim=-1)))
+            weights.append(w)
+        return torch.stack(logits, dim=1), torch.stack(weights, dim=1)
+
+
+class Seq2Seq(torch.nn.Module):
+    def __init__(self, src_vocab, tgt_vocab, embed_dim, hidden_dim, attention_dim):
+        super().__init__()
+        self.encoder = Encoder(src_vocab, embed_dim, hidden_dim)
+        self.decoder = Decoder(tgt_vocab, embed_dim, hidden_dim, attention_dim)
+
+    def forward(self, src, src_mask, tgt_in):
+        enc_outputs, final = self.encoder(src, src_mask)
+        return self.decoder(tgt_in, final, enc_outputs, src_mask)

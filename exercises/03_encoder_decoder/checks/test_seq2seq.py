@@ -1,0 +1,385 @@
+"""Checks for 03_encoder_decoder, part 2: the sequence-to-sequence model (Encoder, Decoder, Seq2Seq).
+
+The model is checked against the reference with the reference's weights loaded
+into it, for properties any correct model has (padding changes nothing, the
+decoder cannot see the future), and by training it: the grader runs the
+training loop itself (loss, gradients of the logits, Adam) and asks the
+submission only for forward passes and parameter gradients, so a model that
+"learns" has learned through its own forward and backward.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader import compare, diagnose, errors
+from grader.proxy import Grad
+from grader.strategies import dims, generator, randn, seeds
+from reference import encoder_decoder as ref
+from reference.mistakes import seq2seq as mistakes
+
+MODEL = "Seq2Seq"
+NAMES = ("logits", "weights")
+HINT = ("Follow the step in the README on a batch of one: print the state, the context and the logits "
+        "of step 0, and compare the shapes with the table there.")
+
+
+@dataclass(frozen=True)
+class Seq2SeqInputs:
+    """One model and one batch: sizes, lengths and a seed for the tokens and the weights."""
+
+    batch: int
+    src_len: int
+    tgt_len: int
+    src_vocab: int
+    tgt_vocab: int
+    embed_dim: int
+    hidden_dim: int
+    attention_dim: int
+    seed: int
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.src_vocab, self.tgt_vocab, self.embed_dim, self.hidden_dim, self.attention_dim
+
+    def tensors(self, padding: str = "zeros"):
+        """src (B, S), src_mask (B, S), tgt_in (B, T); ``padding`` says which tokens sit at padding."""
+        g = generator(self.seed)
+        lengths = torch.randint(1, self.src_len + 1, (self.batch,), generator=g)
+        lengths[0] = self.src_len                                        # one full row, one padded at most
+        src = torch.randint(0, self.src_vocab, (self.batch, self.src_len), generator=g)
+        mask = torch.arange(self.src_len)[None, :] < lengths[:, None]   # (B, S), real tokens first
+        if padding == "zeros":
+            src = src.masked_fill(~mask, 0)
+        else:  # any other tokens: padding must not matter
+            other = torch.randint(0, self.src_vocab, src.shape, generator=generator(self.seed + 1))
+            src = torch.where(mask, src, other)
+        tgt_in = torch.randint(0, self.tgt_vocab, (self.batch, self.tgt_len), generator=g)
+        return src, mask, tgt_in
+
+    def model(self, dtype: torch.dtype = torch.float64) -> ref.Seq2Seq:
+        with _seeded(self.seed):
+            return ref.Seq2Seq(*self.sizes).to(dtype)
+
+    def __repr__(self) -> str:
+        return (f"Seq2SeqInputs(B={self.batch}, S={self.src_len}, T={self.tgt_len}, "
+                f"src_vocab={self.src_vocab}, tgt_vocab={self.tgt_vocab}, embed={self.embed_dim}, "
+                f"hidden={self.hidden_dim}, attention={self.attention_dim}, seed={self.seed})")
+
+
+@contextlib.contextmanager
+def _seeded(seed: int):
+    """Initialise with torch's default initialisers, from ``seed``, without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+@st.composite
+def seq2seq_inputs(draw) -> Seq2SeqInputs:
+    return Seq2SeqInputs(
+        batch=draw(dims(min_value=2, max_value=3)), src_len=draw(dims(min_value=1, max_value=5)),
+        tgt_len=draw(dims(min_value=1, max_value=4)), src_vocab=draw(dims(min_value=2, max_value=7)),
+        tgt_vocab=draw(dims(min_value=2, max_value=7)), embed_dim=draw(dims(min_value=1, max_value=4)),
+        hidden_dim=draw(dims(min_value=1, max_value=5)), attention_dim=draw(dims(min_value=1, max_value=4)),
+        seed=draw(seeds()))
+
+
+def build(student, inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64, class_name: str = MODEL):
+    """The student's model (or Encoder) with the reference's weights loaded into it."""
+    model = inputs.model(dtype)
+    if class_name == "Encoder":
+        args, state = (inputs.src_vocab, inputs.embed_dim, inputs.hidden_dim), model.encoder.state_dict()
+    else:
+        args, state = inputs.sizes, model.state_dict()
+    module = student.new(class_name, *args)
+    if dtype != torch.float32:
+        module.to_dtype(dtype)
+    _expect_parameters(module, {n: list(t.shape) for n, t in state.items()}, f"{class_name}{args}")
+    module.load_state_dict(state)
+    return module
+
+
+def _expect_parameters(module, expected: dict[str, list[int]], what: str) -> None:
+    got = {n: list(shape) for n, (shape, _) in module.parameters.items()}
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    wrong = sorted(n for n in set(got) & set(expected) if got[n] != expected[n])
+    if missing or extra or wrong:
+        lines = [f"missing: {', '.join(missing)}"] if missing else []
+        lines += [f"not in the specification: {', '.join(extra)}"] if extra else []
+        lines += [f"{n} has shape {tuple(got[n])}, expected {tuple(expected[n])}" for n in wrong]
+        raise errors.CheckFailure(f"The parameters of {what} are not the ones the README specifies.",
+                                  details="\n".join(lines),
+                                  hint="Use exactly the submodules, names and sizes listed in the README.")
+
+
+def reference_output(inputs: Seq2SeqInputs, padding: str = "zeros"):
+    model = inputs.model()
+    with torch.no_grad():
+        return model(*inputs.tensors(padding))
+
+
+def expect_pair(value, inputs: Seq2SeqInputs) -> tuple[torch.Tensor, torch.Tensor]:
+    logits, weights = compare.expect_tuple(value, NAMES, what=f"{MODEL}.forward")
+    like_logits, like_weights = reference_output(inputs)
+    return (compare.expect_tensor(logits, name="logits", like=like_logits),
+            compare.expect_tensor(weights, name="weights", like=like_weights))
+
+
+def diagnosis_of(got, inputs: Seq2SeqInputs, tensors: tuple | None = None) -> str | None:
+    """The known mistake whose (logits, weights) equal ``got`` on ``tensors`` (default: the inputs')."""
+    model = inputs.model()
+    src, mask, tgt_in = tensors or inputs.tensors()
+    with torch.no_grad():
+        right = model(src, mask, tgt_in)
+    allowed = [compare.allowed_error(r, r) for r in right]
+    with torch.no_grad():
+        found = diagnose.matching(got, mistakes.MISTAKES, lambda m: mistakes.run(m, model, src, mask, tgt_in),
+                                  allowed, correct=right)
+    return diagnose.describe(found)
+
+
+@pytest.mark.points(1)
+def test_model_constructor(student):
+    """Seq2Seq: submodules named and sized as the README says"""
+    inputs = Seq2SeqInputs(batch=1, src_len=1, tgt_len=1, src_vocab=11, tgt_vocab=13, embed_dim=4,
+                           hidden_dim=6, attention_dim=5, seed=0)
+    module = student.new(MODEL, *inputs.sizes)
+    _expect_parameters(module, {n: list(t.shape) for n, t in inputs.model().state_dict().items()},
+                       f"{MODEL}{inputs.sizes}")
+
+
+@pytest.mark.points(2)
+@given(inputs=seq2seq_inputs())
+def test_encoder_matches_reference(student, inputs):
+    """Encoder: outputs, and the final state at the last real token"""
+    encoder = build(student, inputs, class_name="Encoder")
+    src, mask, _ = inputs.tensors()
+    got = compare.expect_tuple(encoder(src, mask), ("outputs", "final"), what="Encoder.forward")
+    with torch.no_grad():
+        right = inputs.model().encoder(src, mask)
+    wrong_final = ("Your final state is the output at the last position, padding included; take each "
+                   "row's last real token.")
+    for value, exact, name in zip(got, right, ("outputs", "final")):
+        compare.expect_tensor(value, name=name, like=exact)
+
+        def diagnosis(g, name=name):
+            last = inputs.model().encoder.rnn(inputs.model().encoder.embedding(src))[0][:, -1]
+            if name == "final" and compare.matches(g, last, compare.allowed_error(exact, exact)) \
+                    and not compare.matches(exact, last, compare.allowed_error(exact, exact)):
+                return wrong_final
+            return None
+
+        compare.assert_close(value, oracle=exact, ref=exact, name=f"encoder {name}", diagnose=diagnosis,
+                             hint="Run the GRU over the whole batch, then pick row b's output at "
+                                  "src_mask[b].sum() - 1.")
+
+
+@pytest.mark.points(3)
+@given(inputs=seq2seq_inputs())
+def test_model_matches_reference(student, inputs):
+    """Seq2Seq: logits and attention weights match the reference"""
+    model = build(student, inputs)
+    got = expect_pair(model(*inputs.tensors()), inputs)
+    right = reference_output(inputs)
+    for index in (1, 0):
+        compare.assert_close(got[index], oracle=right[index], ref=right[index], name=NAMES[index],
+                             diagnose=lambda _: diagnosis_of(got, inputs), hint=HINT)
+
+
+@pytest.mark.points(2)
+@given(inputs=seq2seq_inputs())
+def test_padding_changes_nothing(student, inputs):
+    """Padding never changes an output; attention on padding is 0"""
+    model = build(student, inputs)
+    src, mask, tgt_in = inputs.tensors()
+    logits, weights = expect_pair(model(src, mask, tgt_in), inputs)
+    masked = ~mask[:, None, :].expand_as(weights)
+    if bool((weights[masked] != 0).any()):
+        b, t, s = (int(i) for i in torch.nonzero(masked & (weights != 0))[0])
+        raise errors.CheckFailure(
+            f"The decoder's attention gives weight {float(weights[b, t, s]):.3g} to padding position {s} "
+            f"of row {b} at step {t}; padding must get exactly 0.",
+            diagnosis=diagnosis_of((logits, weights), inputs),
+            hint="Pass src_mask to the attention at every decoder step.")
+    sums = weights.sum(dim=-1)
+    if not torch.allclose(sums, torch.ones_like(sums), atol=1e-9, rtol=0):
+        b, t = (int(i) for i in torch.nonzero((sums - 1).abs() > 1e-9)[0])
+        raise errors.CheckFailure(f"The attention weights of row {b} at step {t} sum to {float(sums[b, t]):.6g} "
+                                  "over the real tokens; they must sum to 1.")
+    other = model(*inputs.tensors(padding="other"))
+    other_logits, other_weights = expect_pair(other, inputs)
+    for got, first, name in ((other_logits, logits, "logits"), (other_weights, weights, "weights")):
+        allowed = compare.allowed_error(first, first)
+        m = compare.mismatch(got, first, allowed, name=name)
+        if m is not None:
+            raise errors.CheckFailure(
+                f"Changing only the padding tokens of the source changed the {name}.",
+                details=compare.format_mismatch(m), mismatch=m,
+                diagnosis=diagnosis_of((logits, weights), inputs),
+                hint="Padding must never reach an output: the encoder's final state comes from the last "
+                     "real token, and the attention masks padding out.")
+
+
+@pytest.mark.points(2)
+@given(inputs=seq2seq_inputs().filter(lambda i: i.tgt_len >= 2), step=st.integers(0, 2))
+def test_teacher_forcing_is_causal(student, inputs, step):
+    """Teacher forcing: logits at step t ignore later target tokens"""
+    step = min(step, inputs.tgt_len - 2)
+    model = build(student, inputs)
+    src, mask, tgt_in = inputs.tensors()
+    logits, weights = expect_pair(model(src, mask, tgt_in), inputs)
+    changed = tgt_in.clone()
+    changed[:, step + 1:] = (changed[:, step + 1:] + 1) % inputs.tgt_vocab
+    later = expect_pair(model(src, mask, changed), inputs)
+    allowed = compare.allowed_error(logits[:, :step + 1], logits[:, :step + 1])
+    m = compare.mismatch(later[0][:, :step + 1], logits[:, :step + 1], allowed, name="logits")
+    if m is not None:
+        steps = "step 0" if step == 0 else f"steps 0 to {step}"
+        # Either answer may be the one that shows the mistake (on the first, tgt_in[:, t + 1] can
+        # happen to equal tgt_in[:, t]).
+        diagnosis = diagnosis_of((logits, weights), inputs) or diagnosis_of(later, inputs, (src, mask, changed))
+        raise errors.CheckFailure(
+            f"Changing the target tokens after step {step} changed the logits of {steps}: the decoder "
+            "sees tokens it is meant to predict.",
+            details=compare.format_mismatch(m), mismatch=m, diagnosis=diagnosis,
+            hint="At step t the decoder may read tgt_in[:, t] and earlier, never later.")
+
+
+@pytest.mark.points(2)
+@given(inputs=seq2seq_inputs(), grad_seed=st.integers(0, 1000))
+def test_model_gradients(student, inputs, grad_seed):
+    """Seq2Seq: gradients of every parameter match the reference"""
+    model = build(student, inputs)
+    src, mask, tgt_in = inputs.tensors()
+    d_logits = randn((inputs.batch, inputs.tgt_len, inputs.tgt_vocab), seed=grad_seed)
+    reply = model.run(src, mask, tgt_in, grad=Grad(grad_outputs=(d_logits, None), params=True))
+    got = expect_pair(reply.value, inputs)
+    right = reference_output(inputs)
+    for index in (1, 0):
+        compare.assert_close(got[index], oracle=right[index], ref=right[index], name=NAMES[index],
+                             diagnose=lambda _: diagnosis_of(got, inputs), hint=HINT)
+    if not reply.has_graph:
+        raise errors.CheckFailure("No gradient reaches the logits: they do not require grad.",
+                                  hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
+    reference = inputs.model()
+    logits, _ = reference(src, mask, tgt_in)
+    logits.backward(d_logits)
+    for name, parameter in reference.named_parameters():
+        value = reply.param_grads.get(name)
+        label = f"gradient of {name}"
+        if value is None:
+            raise errors.CheckFailure(f"No {label}: the parameter is not used in a differentiable way.")
+        compare.expect_tensor(value, name=label, like=parameter.grad)
+        compare.assert_close(value, oracle=parameter.grad, ref=parameter.grad, name=label, kind="grad")
+
+
+# -- learning: the grader trains the submission's model on a toy task ----------------------------
+
+PAD, BOS, EOS, FIRST_SYMBOL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class ReverseTask:
+    """Reverse a sequence of 1 to ``max_len`` symbols; the target ends with EOS."""
+
+    symbols: int = 6
+    max_len: int = 5
+    embed_dim: int = 16
+    hidden_dim: int = 32
+    attention_dim: int = 32
+    batch: int = 64
+    steps: int = 80
+    learning_rate: float = 0.02
+    held_out: int = 256
+    pass_accuracy: float = 0.9
+    seed: int = 0
+
+    @property
+    def vocab(self) -> int:
+        return FIRST_SYMBOL + self.symbols
+
+    def batch_of(self, n: int, g: torch.Generator):
+        """src, src_mask, tgt_in, tgt_out, tgt_mask for ``n`` random sequences."""
+        lengths = torch.randint(1, self.max_len + 1, (n,), generator=g)
+        src = torch.randint(FIRST_SYMBOL, self.vocab, (n, self.max_len), generator=g)
+        src_mask = torch.arange(self.max_len)[None, :] < lengths[:, None]
+        src = src.masked_fill(~src_mask, PAD)
+        # Reversed: position j of the target is source position length - 1 - j; then EOS.
+        steps = torch.arange(self.max_len + 1)[None, :]
+        index = (lengths[:, None] - 1 - steps).clamp(min=0)
+        tgt_out = torch.gather(src, 1, index.clamp(max=self.max_len - 1))
+        tgt_out = torch.where(steps < lengths[:, None], tgt_out, torch.full_like(tgt_out, PAD))
+        tgt_out = torch.where(steps == lengths[:, None], torch.full_like(tgt_out, EOS), tgt_out)
+        tgt_in = torch.cat([torch.full((n, 1), BOS), tgt_out[:, :-1]], dim=1)
+        tgt_in = tgt_in.masked_fill(tgt_in == EOS, PAD)
+        tgt_mask = steps <= lengths[:, None]
+        return src, src_mask, tgt_in, tgt_out, tgt_mask
+
+
+def _logits(value, task: ReverseTask, n: int) -> torch.Tensor:
+    logits, _ = compare.expect_tuple(value, NAMES, what=f"{MODEL}.forward")
+    like = torch.zeros(n, task.max_len + 1, task.vocab)
+    return compare.expect_tensor(logits, name="logits", like=like)
+
+
+def train(student, task: ReverseTask) -> tuple[list[float], float]:
+    """Train the submission's model on ``task``; return the losses and the held-out accuracy.
+
+    The weights and the optimiser live in the grader: every step loads the current
+    weights into the submission's model, asks it for logits, computes the loss and
+    its gradient here, asks for the parameter gradients, and takes an Adam step.
+    """
+    sizes = (task.vocab, task.vocab, task.embed_dim, task.hidden_dim, task.attention_dim)
+    with _seeded(task.seed):
+        initial = ref.Seq2Seq(*sizes).state_dict()
+    module = student.new(MODEL, *sizes)
+    _expect_parameters(module, {n: list(t.shape) for n, t in initial.items()}, f"{MODEL}{sizes}")
+    weights = {n: t.detach().clone().requires_grad_(True) for n, t in initial.items()}
+    optimiser = torch.optim.Adam(weights.values(), lr=task.learning_rate)
+    g = generator(task.seed + 1)
+    losses = []
+    for _ in range(task.steps):
+        src, src_mask, tgt_in, tgt_out, tgt_mask = task.batch_of(task.batch, g)
+        module.load_state_dict({n: w.detach() for n, w in weights.items()})
+        logits = _logits(module(src, src_mask, tgt_in), task, task.batch).detach().requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(logits[tgt_mask], tgt_out[tgt_mask])
+        loss.backward()
+        reply = module.run(src, src_mask, tgt_in, grad=Grad(grad_outputs=(logits.grad, None), params=True))
+        if not reply.has_graph:
+            raise errors.CheckFailure("Training stopped at once: no gradient reaches the logits (they do not "
+                                      "require grad), so the model cannot learn.",
+                                      hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
+        for name, weight in weights.items():
+            grad = reply.param_grads.get(name)
+            if not isinstance(grad, torch.Tensor) or grad.shape != weight.shape:
+                raise errors.CheckFailure(f"Training stopped: no usable gradient for {name}.",
+                                          hint="Every parameter must take part in forward, differentiably.")
+            weight.grad = grad.to(weight.dtype)
+        optimiser.step()
+        losses.append(float(loss))
+    src, src_mask, tgt_in, tgt_out, tgt_mask = task.batch_of(task.held_out, generator(task.seed + 2))
+    module.load_state_dict({n: w.detach() for n, w in weights.items()})
+    predicted = _logits(module(src, src_mask, tgt_in), task, task.held_out).argmax(dim=-1)
+    return losses, float((predicted[tgt_mask] == tgt_out[tgt_mask]).float().mean())
+
+
+@pytest.mark.points(3)
+def test_learns_to_reverse(student):
+    """Learns to reverse short sequences when the grader trains it"""
+    task = ReverseTask()
+    losses, accuracy = train(student, task)
+    if not accuracy >= task.pass_accuracy:  # NaN fails too
+        raise errors.CheckFailure(
+            f"After {task.steps} training steps your model predicts {accuracy:.0%} of the next tokens of "
+            f"{task.held_out} new sequences right; {task.pass_accuracy:.0%} is needed (the reference "
+            "gets over 95%).",
+            details=f"Training loss: {losses[0]:.3f} at the first step, {losses[-1]:.3f} at the last.",
+            hint="If the model matches the reference it learns too: fix the other checks first.")
