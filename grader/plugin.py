@@ -114,14 +114,17 @@ class GradingPlugin:
         group = marker.kwargs.get("group", "correctness")
         base = dict(check_id=item.name, title=_title(item), max_points=max_points, duration=duration,
                     group=group)
+        proxy = item.stash.get(student_key, None)
+        if proxy is not None:
+            base["curves"] = tuple(proxy.curves)
         if call.excinfo is None:
-            proxy = item.stash.get(student_key, None)
             used = sorted(set(proxy.banned_hits if proxy else ()) | set(self.session.static_banned))
             if used:
                 return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
                                            summary=MSG_BANNED.format(calls=", ".join(used)),
                                            hint="Write the computation yourself from basic tensor operations.")
-            return results.CheckResult(**base, points=max_points, status=results.PASSED)
+            return results.CheckResult(**base, points=max_points, status=results.PASSED,
+                                       summary=" ".join(proxy.notes) if proxy else "")
         error = _unwrap(call.excinfo.value)
         example = _example(error)
         if isinstance(error, errors.CheckFailure):

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from grader import errors, wire
+from grader import errors, results, wire
 from grader.sandbox import Limits, Sandbox
 
 
@@ -121,6 +121,8 @@ class Student:
         self._fatal: errors.StudentError | None = None
         self.banned_hits: set[str] = set()
         self.aten_ops: list[int] = []
+        self.notes: list[str] = []
+        self.curves: list[results.Curve] = []
 
     def __repr__(self) -> str:  # appears in Hypothesis's falsifying examples: keep it stable
         return "student"
@@ -141,6 +143,14 @@ class Student:
         header, _ = self._request({"op": "new", "name": class_name},
                                   {"args": list(args), "kwargs": kwargs}, what=what)
         return RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
+
+    def show(self, *, note: str | None = None, curve: results.Curve | None = None) -> None:
+        """Put a line or a curve in the check's result, whether it passes or fails
+        (a pass has no other text: "learned to 99%" is worth showing)."""
+        if note:
+            self.notes.append(note)
+        if curve is not None:
+            self.curves.append(curve)
 
     @property
     def names(self) -> dict[str, str]:

@@ -193,6 +193,7 @@ def check_view(check: results.CheckResult, index: int = 0) -> dict[str, Any]:
         "traceback": [{"line": f.line, "function": f.function, "source": f.source,
                        "raised": n == len(check.traceback) - 1} for n, f in enumerate(check.traceback)],
         "figures": figures,
+        "curves": [svg.curve_view(c, uid=f"curve-{index}-{n}") for n, c in enumerate(check.curves)],
         "figures_masked": any(extra["kind"] == "masked" for fig in figures for extra in fig["extras"]),
         "group": check.group,
         "duration": f"{check.duration:.2f}",

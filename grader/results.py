@@ -58,6 +58,16 @@ class Heatmap:
 
 
 @dataclass(frozen=True)
+class Curve:
+    """A series to draw as a line (a training loss, step by step)."""
+
+    title: str
+    values: tuple[float, ...]
+    x_label: str = "training step"
+    y_label: str = "loss"
+
+
+@dataclass(frozen=True)
 class StudentFrame:
     """One frame of a traceback inside the student's own file."""
 
@@ -82,6 +92,7 @@ class CheckResult:
     example: str | None = None     # the (shrunk) input it failed on
     traceback: tuple[StudentFrame, ...] = ()
     figures: tuple[Heatmap, ...] = ()
+    curves: tuple[Curve, ...] = ()  # shown whether the check passed or not
     device: str = "cpu"
     duration: float = 0.0
     group: str = "correctness"     # "correctness" or "style" (vectorisation, ...)
@@ -153,6 +164,7 @@ def _check_from_dict(data: dict[str, Any]) -> CheckResult:
     data["figures"] = tuple(
         Heatmap(**{k: _tuplify(v) for k, v in f.items()}) for f in data.get("figures", ())
     )
+    data["curves"] = tuple(Curve(**{k: _tuplify(v) for k, v in c.items()}) for c in data.get("curves", ()))
     return CheckResult(**data)
 
 

@@ -233,3 +233,38 @@ def histogram_view(scores: Sequence[float], max_score: float) -> dict[str, Any]:
         "small_labels": len(bars) > 12,
         "description": "Score distribution: " + "; ".join(b["title"] for b in bars) + ".",
     }
+
+
+# -- lines -------------------------------------------------------------------------
+
+def curve_view(curve: results.Curve, *, uid: str) -> dict[str, Any]:
+    """A line chart of ``curve.values`` against their index, with labelled axes.
+
+    The y axis starts at 0 (a loss falling towards 0 reads as learning); non-finite
+    values end the line where they start, and the description says so.
+    """
+    width, height, left, bottom, top, right = 480, 240, 56, 46, 16, 16
+    values = [float(v) for v in curve.values]
+    finite = [v for v in values if math.isfinite(v)]
+    upper = max(finite + [1e-12]) * 1.05
+    plot_w, plot_h = width - left - right, height - top - bottom
+    count = max(len(values) - 1, 1)
+    points = []
+    for k, v in enumerate(values):
+        if not math.isfinite(v):
+            break
+        points.append(f"{left + plot_w * k / count:.1f},{top + plot_h * (1 - v / upper):.1f}")
+    y_ticks = [{"y": round(top + plot_h * (1 - f), 1), "text": format_value(upper * f)} for f in (0, 0.5, 1)]
+    x_ticks = [{"x": round(left + plot_w * k / count, 1), "text": str(k + 1)}
+               for k in sorted({0, count // 2, count})]
+    described = ", ".join(f"{format_value(v)} at {curve.x_label} {k + 1}"
+                          for k, v in ((0, values[0]), (len(values) - 1, values[-1]))) if values else "no values"
+    stopped = "" if len(points) == len(values) else f"; not finite from {curve.x_label} {len(points) + 1} on"
+    return {
+        "uid": uid, "title": curve.title, "width": width, "height": height, "left": left, "top": top,
+        "plot_w": plot_w, "plot_h": plot_h, "baseline": top + plot_h, "points": " ".join(points),
+        "y_ticks": y_ticks, "x_ticks": x_ticks, "tick_y": top + plot_h + 16,
+        "x_title": {"x": left + plot_w / 2, "y": height - 6, "text": curve.x_label},
+        "y_title": {"x": 14, "y": top + plot_h / 2, "text": curve.y_label},
+        "description": f"{curve.title}: {curve.y_label} {described}{stopped}.",
+    }

@@ -61,6 +61,7 @@ def reports(tmp_path_factory):
     batch = results.BatchResult(exercise="02_multihead", title="Multi-head attention", entries=tuple(entries),
                                 started_at="2024-05-02T08:00:00+00:00", duration=61.0)
     report.write_class_report(batch, root)
+    report.write_student_report(samples.learning_result(), root / "eve")  # 03: loss curves, not in the class
     return root
 
 
@@ -133,6 +134,22 @@ def test_heatmaps_are_drawn_side_by_side(browser, reports):
         assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
         assert visit.page.locator("p.diagnosis").first.is_visible()
         assert "Likely mistake:" in visit.page.locator("p.diagnosis").first.inner_text()
+    finally:
+        visit.close()
+
+
+def test_loss_curves_are_drawn_for_passed_and_failed_checks(browser, reports, screenshots):
+    visit = Visit(browser, reports / "eve" / "03_encoder_decoder.html")
+    try:
+        visit.check_clean()
+        curves = visit.page.locator("figure.curve svg")
+        assert curves.count() == 2
+        for i in range(2):
+            box = curves.nth(i).bounding_box()
+            assert box["width"] > 300 and box["height"] > 150
+            line = curves.nth(i).locator("polyline").bounding_box()
+            assert line["width"] > 20 and line["height"] > 20  # a real line, not a dot
+        visit.page.screenshot(path=str(screenshots / "student-eve-curves.png"), full_page=True)
     finally:
         visit.close()
 

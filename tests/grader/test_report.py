@@ -39,6 +39,19 @@ def passing_result() -> results.GradeResult:
                    _passed("test_vectorised", "Vectorised: no Python loop", 1.0)])
 
 
+def learning_result() -> results.GradeResult:
+    """A passed learning check with its note and loss curve, and a failed one whose loss became NaN."""
+    learned = results.CheckResult(
+        check_id="test_learns_to_reverse", title="Learns to reverse short sequences", points=3.0, max_points=3.0,
+        status=results.PASSED, summary="Trained for 5 steps, the loss went from 2.20 to 0.10.",
+        curves=(results.Curve(title="Training loss of your model", values=(2.2, 1.4, 0.6, 0.2, 0.1)),))
+    diverged = results.CheckResult(
+        check_id="test_learns_more", title="Learns more", points=0.0, max_points=1.0, status=results.FAILED,
+        kind=results.KIND_WRONG, summary="The model did not learn.",
+        curves=(results.Curve(title="Training loss <of> yours", values=(2.0, 3.5, float("nan"), 1.0)),))
+    return _grade([learned, diverged], exercise="03_encoder_decoder", title="Attention encoder-decoder")
+
+
 def _weights() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(got, expected, mask): the student forgot the causal mask in head 1."""
     g = torch.Generator().manual_seed(0)
@@ -311,8 +324,31 @@ def test_write_student_report(tmp_path):
 
 
 def test_report_survives_a_json_round_trip():
-    result = failing_result()
-    assert report.render_student(results.GradeResult.from_dict(result.to_dict())) == report.render_student(result)
+    for result in (failing_result(), learning_result()):
+        again = results.GradeResult.from_dict(result.to_dict())
+        assert report.render_student(again) == report.render_student(result)
+
+
+def test_a_passed_check_shows_its_note_and_its_loss_curve():
+    tree = parse(report.render_student(learning_result()))
+    learned = section(tree, "Learns to reverse")
+    assert "the loss went from 2.20 to 0.10" in learned.text()
+    chart = learned.find("figure", class_="curve")[0]
+    assert "Training loss of your model" in chart.find("figcaption")[0].text()
+    line = chart.find("polyline")[0].attrs["points"].split()
+    assert len(line) == 5
+    heights = [float(p.split(",")[1]) for p in line]
+    assert heights == sorted(heights)  # a falling loss is a line going down (SVG y grows downwards)
+    description = chart.find("desc")[0].text()
+    assert "2.20 at training step 1" in description and "0.10 at training step 5" in description
+
+
+def test_a_curve_stops_where_the_loss_stops_being_finite_and_its_title_is_escaped():
+    page = report.render_student(learning_result())
+    assert "Training loss &lt;of&gt; yours" in page and "<of>" not in page
+    chart = section(parse(page), "Learns more").find("figure", class_="curve")[0]
+    assert len(chart.find("polyline")[0].attrs["points"].split()) == 2
+    assert "not finite from training step 3 on" in chart.find("desc")[0].text()
 
 
 # -- the class report ---------------------------------------------------------------
@@ -391,6 +427,7 @@ def test_reports_are_valid_html(tmp_path):
         "failing.html": report.render_student(failing_result()),
         "crashing.html": report.render_student(crashing_result()),
         "hostile.html": report.render_student(hostile_result()),
+        "learning.html": report.render_student(learning_result()),
         "index.html": report.render_class(sample_batch()),
     }
     for name, page in pages.items():

@@ -18,7 +18,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader import compare, diagnose, errors
+from grader import compare, diagnose, errors, results
 from grader.proxy import Grad
 from grader.strategies import dims, generator, randn, seeds
 from reference import encoder_decoder as ref
@@ -376,6 +376,11 @@ def test_learns_to_reverse(student):
     """Learns to reverse short sequences when the grader trains it"""
     task = ReverseTask()
     losses, accuracy = train(student, task)
+    student.show(curve=results.Curve(title="Training loss of your model (cross-entropy per target token)",
+                                     values=tuple(losses)))
+    student.show(note=f"Trained for {task.steps} steps, the loss went from {losses[0]:.2f} to {losses[-1]:.2f}, "
+                      f"and your model then predicted {accuracy:.1%} of the next tokens of {task.held_out} "
+                      "new sequences right.")
     if not accuracy >= task.pass_accuracy:  # NaN fails too
         raise errors.CheckFailure(
             f"After {task.steps} training steps your model predicts {accuracy:.0%} of the next tokens of "
