@@ -8,7 +8,9 @@ Levels, weakest first:
 
 ``rlimits``     resource limits (address space, CPU time, file size, open files,
                 no core dumps), a private scratch working directory, its own session
-                and process group (killed whole by the grader).
+                and process group (killed whole by the grader), and no capabilities:
+                a child started by root cannot lift its limits, and no execve gives
+                any back (empty bounding set, no_new_privs).
 ``namespaces``  all of the above, plus new PID, network and mount namespaces:
                 the submission runs as PID 1 of its own PID namespace, so every
                 process it starts (double-forked, setsid or not) dies with it; it
@@ -230,4 +232,52 @@ def enter(config: dict[str, Any]) -> str:
     os.environ["HOME"] = scratch
     os.environ["TMPDIR"] = scratch
     apply_rlimits(config["limits"])
+    drop_privileges()
     return level
+
+
+# -- privileges ---------------------------------------------------------------------
+
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges() -> bool:
+    """Give up every capability for good; return whether the child had any to give up.
+
+    A submission run by root keeps root's capabilities otherwise: CAP_SYS_ADMIN would
+    let it unmount the tmpfs that hides the project (its mount namespace is its own),
+    CAP_SYS_RESOURCE lift its resource limits, CAP_SYS_PTRACE inspect other processes.
+    The bounding set is emptied first, so no later execve (of a setuid binary, or as
+    uid 0) can bring any back, and no_new_privs is set. Runs while the child has one
+    thread: capabilities are per thread, and later threads inherit these.
+    """
+    had = _capabilities_now() != 0
+    for cap in range(64):
+        if _LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: past the last
+            break
+    _LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    _check(_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(_LIBC.capset(ctypes.byref(header), data), "capset")
+    if _capabilities_now() != 0:
+        raise OSError("capabilities are still held after dropping them")
+    return had
+
+
+def _capabilities_now() -> int:
+    """The effective capability mask of this thread (0 when none)."""
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(_LIBC.capget(ctypes.byref(header), data), "capget")
+    return data[0].effective | data[1].effective << 32

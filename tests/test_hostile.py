@@ -57,7 +57,7 @@ def zeros_score(tmp_path_factory):
     return _honest_zeros_score(tmp_path_factory.mktemp("zeros"))
 
 
-@pytest.mark.parametrize("name", ["patches_torch", "exits_zero", "reads_reference", "network"])
+@pytest.mark.parametrize("name", ["patches_torch", "exits_zero", "reads_reference", "network", "unmounts_the_hiding"])
 def test_fooling_attempts_earn_nothing_more_than_honest_zeros(name, zeros_score, tmp_path):
     result = grade(EXERCISE, _filled(name, tmp_path), **LIMITS)
     assert result.score <= zeros_score < result.max_score
@@ -197,3 +197,28 @@ def test_an_installed_copy_of_the_reference_is_hidden_inside_site_packages(monke
 def test_the_system_and_the_interpreter_are_never_hidden(monkeypatch, tmp_path):
     hidden = _plan(monkeypatch, Path("/usr"), kept=[Path(sys.prefix), tmp_path / "scratch"], packages=[])
     assert Path("/usr") not in hidden and Path(sys.prefix) not in hidden
+
+
+@strong
+def test_root_capabilities_are_gone_so_the_hiding_stays(tmp_path):
+    # Root in its own mount namespace could otherwise unmount the tmpfs over the project.
+    result = grade(EXERCISE, _filled("unmounts_the_hiding", tmp_path), **LIMITS)
+    printed = [line for line in result.student_output.splitlines() if line.startswith("ESCAPED")]
+    assert printed and all(line == "ESCAPED [] FOUND []" for line in printed), printed[:2]
+
+
+def test_the_child_holds_no_capabilities():
+    # At every level: run the drop in a forked process, as the child does, and read its mask.
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the forked process)
+        try:
+            isolation.drop_privileges()
+            status = Path("/proc/self/status").read_text()
+            masks = {line.split(":")[0]: int(line.split()[1], 16) for line in status.splitlines()
+                     if line.startswith(("CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs"))}
+            os._exit(0 if masks == {"CapEff": 0, "CapPrm": 0, "CapBnd": 0 if os.geteuid() == 0 else masks["CapBnd"],
+                                    "CapAmb": 0, "NoNewPrivs": 1} else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
