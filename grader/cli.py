@@ -1,7 +1,8 @@
 """The ``grade`` command. Thin: it parses arguments and forwards to :mod:`grader.api`.
 
 Exit status: 0 when every check passed, 1 when any check failed, 2 when the
-grader could not grade (bad arguments, missing exercise or submission).
+grader could not grade (bad arguments, missing exercise or submission), 130
+when a batch was interrupted (what it graded is kept).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
 
     Prints a summary of every check, writes an HTML report to REPORT_DIR and
     exits 0 if every check passed, 1 if any failed, 2 if grading was impossible.
-    With --batch, grades a whole class and exits 0 once every submission is graded.
+    With --batch, grades a whole class and exits 0 once every submission is graded;
+    Ctrl-C stops it with status 130, and the same command goes on from there.
     """
     forkserver.warm_up()  # torch loads there while the grader loads its own
     from grader import api

@@ -4,8 +4,10 @@ earn honestly, and leaves no process or file behind."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, ROOT, grade
-from grader import isolation
+from grader import grading, isolation
 
 EXERCISE = "02_multihead"
 HOSTILE = CORPUS / EXERCISE / "hostile"
@@ -110,7 +112,9 @@ def test_no_network(tmp_path):
     thread.join(2)
     server.close()
     assert accepted == [None], "the submission reached a listener on 127.0.0.1"
-    assert any("Network is unreachable" in c.summary for c in result.checks)
+    # Refused at socket() by the system-call filter, or unreachable from the empty network namespace.
+    assert any("Operation not permitted" in c.summary or "Network is unreachable" in c.summary
+               for c in result.checks)
 
 
 @strong
@@ -222,3 +226,34 @@ def test_the_child_holds_no_capabilities():
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.skipif(isolation.syscall_filter(os.uname().machine) is None,
+                    reason="no system-call filter for this machine's architecture")
+def test_no_programs_no_unix_sockets_no_processes(tmp_path):
+    # At every isolation level: the filter applies whatever the namespaces.
+    path = Path(tempfile.mkdtemp(prefix="s", dir="/tmp")) / "sock"  # short: AF_UNIX paths are limited
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen()
+    listener.settimeout(0.1)
+    try:
+        for level in ("rlimits", "best"):
+            result = grading.grade_submission(exercise=_limited(), submission=_filled(
+                "escapes_by_syscalls", tmp_path, SOCKET=str(path)), isolation=level)
+            printed = [line for line in result.student_output.splitlines() if line.startswith("ESCAPED")]
+            assert printed and all(line == "ESCAPED []" for line in printed), (level, printed[:2])
+            with pytest.raises(OSError):  # nobody knocked
+                listener.accept()
+    finally:
+        listener.close()
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _limited():
+    import dataclasses
+
+    from grader.exercise import load_exercise
+
+    exercise = load_exercise(ROOT / "exercises" / EXERCISE)
+    return dataclasses.replace(exercise, limits=dataclasses.replace(exercise.limits, **LIMITS))
