@@ -15,6 +15,7 @@ class StudentError(Exception):
 
     kind = results.KIND_STUDENT_ERROR
     hint: str | None = None
+    diagnosis: str | None = None  # a check may name the known mistake behind the error
 
     def __init__(self, summary: str, *, details: str = "", frames: tuple = (), hint: str | None = None):
         super().__init__(summary)

@@ -135,7 +135,8 @@ class GradingPlugin:
         if isinstance(error, errors.StudentError):
             return results.CheckResult(
                 **base, points=0.0, status=results.FAILED, kind=error.kind, summary=error.summary,
-                details=error.details, hint=error.hint, traceback=error.frames, example=example)
+                details=error.details, hint=error.hint, traceback=error.frames, example=example,
+                diagnosis=error.diagnosis)
         if isinstance(error, AssertionError):
             return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_WRONG,
                                        summary=str(error).split("\n")[0][:500], details=str(error)[:4000],

@@ -1,5 +1,5 @@
 # corpus: buggy
-# fails: test_fully_masked_rows
+# fails: test_fully_masked_rows test_half_precision
 # diagnosis: uniform weights
 """Buggy: Masks with -1e9: fully masked rows get uniform weights."""
 import math
