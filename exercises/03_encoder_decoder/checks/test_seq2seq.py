@@ -161,6 +161,12 @@ def test_model_constructor(student):
                        f"{MODEL}{inputs.sizes}")
 
 
+MSG_OUTPUTS_AT_PADDING = ("Your encoder's outputs keep the GRU's values at padding positions; set them to 0 "
+                          "(outputs * src_mask[..., None]).")
+MSG_FINAL_AFTER_PADDING = ("Your final state is the output at the last position, padding included; take each "
+                           "row's last real token.")
+
+
 @pytest.mark.points(2)
 @MODEL_EXAMPLES
 @given(inputs=seq2seq_inputs())
@@ -170,17 +176,19 @@ def test_encoder_matches_reference(student, inputs):
     src, mask, _ = inputs.tensors()
     got = compare.expect_tuple(encoder(src, mask), ("outputs", "final"), what="Encoder.forward")
     with torch.no_grad():
-        right = inputs.model().encoder(src, mask)
-    wrong_final = ("Your final state is the output at the last position, padding included; take each "
-                   "row's last real token.")
+        reference = inputs.model().encoder
+        right = reference(src, mask)
+        raw = reference.rnn(reference.embedding(src))[0]               # (B, S, H), padding not zeroed
+    known = {"outputs": (raw, MSG_OUTPUTS_AT_PADDING), "final": (raw[:, -1], MSG_FINAL_AFTER_PADDING)}
     for value, exact, name in zip(got, right, ("outputs", "final")):
         compare.expect_tensor(value, name=name, like=exact)
+        mistake, message = known[name]
+        allowed = compare.allowed_error(exact, exact)
 
-        def diagnosis(g, name=name):
-            last = inputs.model().encoder.rnn(inputs.model().encoder.embedding(src))[0][:, -1]
-            if name == "final" and compare.matches(g, last, compare.allowed_error(exact, exact)) \
-                    and not compare.matches(exact, last, compare.allowed_error(exact, exact)):
-                return wrong_final
+        def diagnosis(wrong, mistake=mistake, message=message, allowed=allowed):
+            # Named only when the mistake explains the answer and the input can tell them apart.
+            if compare.matches(wrong, mistake, allowed) and not compare.matches(exact, mistake, allowed):
+                return message
             return None
 
         compare.assert_close(value, oracle=exact, ref=exact, name=f"encoder {name}", diagnose=diagnosis,

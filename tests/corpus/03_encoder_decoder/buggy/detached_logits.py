@@ -6,9 +6,6 @@
 import torch
 
 
-import torch
-
-
 class AdditiveAttention(torch.nn.Module):
     def __init__(self, query_dim, key_dim, hidden_dim):
         super().__init__()

@@ -1,10 +1,8 @@
 # corpus: buggy
 # fails: test_encoder_matches_reference
+# diagnosis: keep the GRU's values at padding
 # passes: test_model_matches_reference test_padding_changes_nothing test_learns_to_reverse
 """Buggy: The encoder's outputs keep the GRU's values at padding (the attention masks them, so the model is still right)."""
-import torch
-
-
 import torch
 
 

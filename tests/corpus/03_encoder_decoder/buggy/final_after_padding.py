@@ -5,9 +5,6 @@
 import torch
 
 
-import torch
-
-
 class AdditiveAttention(torch.nn.Module):
     def __init__(self, query_dim, key_dim, hidden_dim):
         super().__init__()
