@@ -8,7 +8,9 @@ when a batch was interrupted (what it graded is kept).
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -16,6 +18,7 @@ from grader import forkserver
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
+WATCH_INTERVAL = 0.25  # seconds between looks at a watched file
 
 
 def _fail(message: str) -> None:
@@ -47,38 +50,84 @@ def _fail(message: str) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="With --batch: grade this many submissions at once [default: one per CPU core]. "
                    "Scores do not depend on it.")
+@click.option("--watch", is_flag=True, default=False,
+              help="Keep running and grade again every time the submission is saved (Ctrl-C to stop). "
+                   "The grader stays warm, so each grade after the first is quicker.")
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the score line.")
 def main(exercise_dir: Path, submission: Path | None, results_json: Path | None, junit: Path | None,
          report_dir: Path, seed: int, isolation: str, require_isolation: bool, batch_dir: Path | None,
-         jobs: int | None, quiet: bool) -> None:
+         jobs: int | None, watch: bool, quiet: bool) -> None:
     """Grade the solution in EXERCISE_DIR (for example exercises/02_multihead).
 
     Prints a summary of every check, writes an HTML report to REPORT_DIR and
     exits 0 if every check passed, 1 if any failed, 2 if grading was impossible.
     With --batch, grades a whole class and exits 0 once every submission is graded;
     Ctrl-C stops it with status 130, and the same command goes on from there.
+    With --watch, grades again on every save; Ctrl-C ends it with the last grade's status.
     """
     forkserver.warm_up()  # torch loads there while the grader loads its own
     from grader import api
 
+    if watch and batch_dir is not None:
+        _fail("--watch grades one submission again and again; it does not go with --batch.")
     if batch_dir is not None:
         _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet, junit)
         return
     if jobs is not None:
         _fail("--jobs applies only with --batch (one submission is graded by one worker).")
+
+    def grade_once() -> int:
+        try:
+            outcome = api.grade(exercise_dir=exercise_dir, submission=submission, results_json=results_json,
+                                report_dir=report_dir, seed=seed, isolation=isolation,
+                                require_isolation=require_isolation, junit=junit)
+        except api.GradingError as error:
+            _fail(str(error))
+        result = outcome.result
+        if quiet:
+            click.echo(f"{result.exercise}: {result.score:g}/{result.max_score:g}")
+        else:
+            click.echo(api.terminal_summary(outcome))
+        return EXIT_PASSED if result.all_passed else EXIT_FAILED
+
+    if watch:
+        _watch(grade_once, submission or Path(exercise_dir) / "solution.py")
+    sys.exit(grade_once())
+
+
+def _watch(grade_once: Callable[[], int], path: Path) -> None:
+    """Grade, then grade again whenever ``path`` changes, until Ctrl-C; exit with the last grade's status."""
+    status = grade_once()
+    seen = _stamp(path)
+    click.echo(f"Watching {path}: save it to grade again (Ctrl-C to stop).", err=True)
     try:
-        outcome = api.grade(exercise_dir=exercise_dir, submission=submission, results_json=results_json,
-                            report_dir=report_dir, seed=seed, isolation=isolation,
-                            require_isolation=require_isolation, junit=junit)
-    except api.GradingError as error:
-        _fail(str(error))
-        return
-    result = outcome.result
-    if quiet:
-        click.echo(f"{result.exercise}: {result.score:g}/{result.max_score:g}")
-    else:
-        click.echo(api.terminal_summary(outcome))
-    sys.exit(EXIT_PASSED if result.all_passed else EXIT_FAILED)
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            now = _stamp(path)
+            if now == seen:
+                continue
+            while True:  # editors save in steps: wait until the file holds still
+                time.sleep(WATCH_INTERVAL)
+                settled = _stamp(path)
+                if settled == now:
+                    break
+                now = settled
+            seen = now
+            if now is None:
+                continue  # removed (or being replaced): wait for it to come back
+            click.echo(f"\n--- {time.strftime('%H:%M:%S')}: {path} changed, grading again ---")
+            status = grade_once()
+            click.echo(f"Watching {path}: save it to grade again (Ctrl-C to stop).", err=True)
+    except KeyboardInterrupt:
+        sys.exit(status)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet,

@@ -152,3 +152,31 @@ def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
 def test_jobs_without_batch_is_refused(tmp_path):
     outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--submission", str(CORRECT), "-j", "2"])
     assert outcome.exit_code == 2 and "--jobs applies only with --batch" in outcome.output
+
+
+def test_watch_grades_again_on_every_save_and_stops_on_ctrl_c(tmp_path):
+    solution = tmp_path / "solution.py"
+    shutil.copy(BUGGY, solution)
+    exe = shutil.which("grade") or f"{sys.executable} -m grader"
+    process = subprocess.Popen([*exe.split(), str(EXERCISES / "02_multihead"), "--submission", str(solution),
+                                "--watch", "-q", "--report-dir", "out"], cwd=tmp_path, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        first = process.stdout.readline().strip()
+        assert re.fullmatch(r"02_multihead: (\d+)/(\d+)", first) and "Watching" in process.stderr.readline()
+        score, total = re.fullmatch(r"02_multihead: (\d+)/(\d+)", first).groups()
+        assert score != total
+        solution.write_text(CORRECT.read_text())  # the student fixes it and saves
+        assert "changed, grading again" in process.stdout.readline() + process.stdout.readline()
+        again = process.stdout.readline().strip()
+        assert again == f"02_multihead: {total}/{total}", again
+        assert "Watching" in process.stderr.readline()
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.communicate(timeout=60)
+    assert process.returncode == 0  # the last grade passed
+
+
+def test_watch_does_not_go_with_batch(tmp_path):
+    outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(tmp_path), "--watch"])
+    assert outcome.exit_code == 2 and "--watch" in outcome.output
