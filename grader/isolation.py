@@ -20,8 +20,8 @@ Levels, weakest first:
                 the grader's packages (wherever installed), the grader's working
                 directory and the folders of the submissions are hidden under empty
                 tmpfs mounts, with only the interpreter's folders and the scratch
-                directory mounted back where they lie inside one. The submission is copied into
-                the scratch directory first and loaded from there.
+                directory mounted back where they lie inside one. The submission is
+                copied into the scratch directory first and loaded from there.
 
 SECURITY.md says what each level defends against and what it does not.
 """

@@ -36,7 +36,6 @@ settings.register_profile(
 )
 
 
-
 def _draw_no_constants_from_local_source() -> None:
     """Stop Hypothesis mining constants from the source of 'local' modules.
 
