@@ -68,8 +68,11 @@ def main(exercise_dir: Path, submission: Path | None, results_json: Path | None,
     forkserver.warm_up()  # torch loads there while the grader loads its own
     from grader import api
 
-    if watch and batch_dir is not None:
-        _fail("--watch grades one submission again and again; it does not go with --batch.")
+    if batch_dir is not None:
+        for given, option in ((watch, "--watch"), (submission, "--submission"), (results_json, "--results-json")):
+            if given:
+                _fail(f"{option} is for one submission; with --batch, every submission in the folder is graded "
+                      "(the gradebook is grades.csv; --junit writes one file for the class).")
     if batch_dir is not None:
         _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet, junit)
         return

@@ -177,6 +177,7 @@ def test_watch_grades_again_on_every_save_and_stops_on_ctrl_c(tmp_path):
     assert process.returncode == 0  # the last grade passed
 
 
-def test_watch_does_not_go_with_batch(tmp_path):
-    outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(tmp_path), "--watch"])
-    assert outcome.exit_code == 2 and "--watch" in outcome.output
+@pytest.mark.parametrize("option", [["--watch"], ["--submission", str(CORRECT)], ["--results-json", "r.json"]])
+def test_options_for_one_submission_do_not_go_with_batch(tmp_path, option):
+    outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(tmp_path), *option])
+    assert outcome.exit_code == 2 and f"{option[0]} is for one submission" in outcome.output
