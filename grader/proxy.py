@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from grader import errors, results, wire
+from grader import diagnose, errors, results, wire
 from grader.sandbox import Limits, Sandbox
 
 
@@ -310,6 +310,7 @@ def reply_error(head: dict[str, Any], what: str) -> errors.StudentError:
                                      hint="Something allocates far more than the inputs need.")
     error = errors.StudentException(f"{kind} while {what}{where}: {message}", frames=frames)
     error.type_name = kind
+    error.diagnosis = diagnose.for_error(message)
     return error
 
 

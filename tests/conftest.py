@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from grader import grading
 from grader.exercise import load_exercise
@@ -25,6 +26,7 @@ class CorpusEntry:
     passes: tuple[str, ...] = ()  # checks that must still pass (shows a property is not redundant)
     diagnosis: str | None = None  # text a failing check's diagnosis must contain
     message: str | None = None    # text a failing check's summary must contain
+    skip_if: str | None = None    # "cuda": the entry's expectations hold only where CUDA is not available
 
     @property
     def id(self) -> str:
@@ -34,14 +36,15 @@ class CorpusEntry:
 def read_entry(path: Path) -> CorpusEntry:
     fields = {}
     for line in path.read_text().splitlines():
-        match = re.match(r"#\s*(corpus|fails|passes|diagnosis|message):\s*(.*)", line)
+        match = re.match(r"#\s*(corpus|fails|passes|diagnosis|message|skip-if):\s*(.*)", line)
         if not match:
             break
         fields[match.group(1)] = match.group(2).strip()
     return CorpusEntry(path=path, category=fields.get("corpus", path.parent.name),
                        fails=tuple(fields.get("fails", "").split()),
                        passes=tuple(fields.get("passes", "").split()),
-                       diagnosis=fields.get("diagnosis"), message=fields.get("message"))
+                       diagnosis=fields.get("diagnosis"), message=fields.get("message"),
+                       skip_if=fields.get("skip-if"))
 
 
 def corpus(exercise: str, category: str) -> list[CorpusEntry]:
@@ -77,6 +80,8 @@ def assert_full_marks(result) -> None:
 def assert_loses_the_right_points(entry: CorpusEntry, result) -> None:
     """The entry's ``# fails:`` checks fail, with its ``# diagnosis:`` (and ``# message:``, if any);
     its ``# passes:`` checks pass."""
+    if entry.skip_if == "cuda" and torch.cuda.is_available():
+        pytest.skip("this entry's mistake shows differently where CUDA is available")
     failed = failed_checks(result)
     assert entry.fails, "a buggy corpus entry must say which checks it fails"
     for check in entry.fails:

@@ -166,10 +166,6 @@ def test_matches_reference_float32(student, inputs):
     compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float32, student)
 
 
-MSG_FILL_OVERFLOW = ("Your mask fill value does not fit in {dtype} (its largest magnitude is {largest:g}): "
-                     "fill with float('-inf'), or torch.finfo(scores.dtype).min, not a constant such as -1e9.")
-
-
 @pytest.mark.points(1)
 @settings(max_examples=12)
 @given(inputs=mha_inputs(dtypes=(torch.float16, torch.bfloat16), masks=("none", "causal", "padding"),
@@ -179,14 +175,8 @@ def test_half_precision(student, inputs):
     dtype = inputs.dtype
     module = build(student, inputs, dtype)
     q, k, v, mask = inputs.tensors(dtype)
-    try:
-        got = forward(module, q, k, v, mask).value
-    except errors.StudentException as error:
-        if "without overflow" in error.summary:  # masked_fill(mask, -1e9) on a float16 tensor
-            error.diagnosis = MSG_FILL_OVERFLOW.format(dtype=str(dtype).replace("torch.", ""),
-                                                       largest=torch.finfo(dtype).max)
-        raise
-    compare_pair(got, inputs, dtype, student)
+    # masked_fill(mask, -1e9) raises on a float16 tensor: grader.diagnose names that mistake.
+    compare_pair(forward(module, q, k, v, mask).value, inputs, dtype, student)
 
 
 @pytest.mark.points(2)
