@@ -21,7 +21,9 @@ Levels, weakest first:
                 directory and the folders of the submissions are hidden under empty
                 tmpfs mounts, with only the interpreter's folders and the scratch
                 directory mounted back where they lie inside one. The submission is
-                copied into the scratch directory first and loaded from there.
+                copied into the scratch directory first and loaded from there. A
+                child of root then runs as ``nobody`` (when the interpreter stays
+                reachable to other users), with the grader's home hidden too.
 
 SECURITY.md says what each level defends against and what it does not.
 """
@@ -125,7 +127,7 @@ def _trusted_packages() -> list[Path]:
 
 
 def _hidden(config: dict[str, Any]) -> list[Path]:
-    """Folders to cover: the project, the grader's packages and cwd, the submission's folder(s).
+    """Folders to cover: the project, the grader's packages, cwd and home, the submission's folder(s).
 
     A hidden folder may hold something the child needs (the README's ``.venv``
     inside the project, the scratch directory under a hidden cwd); those are
@@ -134,7 +136,7 @@ def _hidden(config: dict[str, Any]) -> list[Path]:
     """
     submission = Path(config["submission"]).resolve()
     candidates = [Path(__file__).resolve().parents[1], Path.cwd().resolve(), submission.parent,
-                  *_trusted_packages()]
+                  *_trusted_packages(), Path.home().resolve()]
     if submission.name == "solution.py":
         candidates.append(submission.parent.parent)  # <class>/<student>/solution.py: the whole class
     kept = _kept(config)
@@ -234,9 +236,32 @@ def enter(config: dict[str, Any]) -> str:
     os.environ["HOME"] = scratch
     os.environ["TMPDIR"] = scratch
     apply_rlimits(config["limits"])
-    drop_privileges()
+    become = UNPRIVILEGED if level == LEVEL_NAMESPACES and os.geteuid() == 0 and _python_reachable() else None
+    drop_privileges(become=become)
+    if become is not None:  # a change of credentials clears the parent-death signal: set it again
+        _check(_LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
     restrict_syscalls()
     return level
+
+
+UNPRIVILEGED = 65534  # the uid and gid of "nobody"
+
+
+def _python_reachable() -> bool:
+    """Whether a user other than root can still read the interpreter and its libraries (as the
+    hiding mounts left them): every folder on the way needs others' execute bit."""
+    for folder in {Path(p) for p in sys.path if p and Path(p).is_absolute() and Path(p).is_dir()}:
+        try:
+            here = Path("/")
+            for part in folder.resolve().parts[1:]:
+                here = here / part
+                if not os.stat(here).st_mode & 0o001:
+                    return False
+            if not os.stat(folder).st_mode & 0o004:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 # -- privileges ---------------------------------------------------------------------
@@ -256,8 +281,9 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def drop_privileges() -> bool:
-    """Give up every capability for good; return whether the child had any to give up.
+def drop_privileges(*, become: int | None = None) -> bool:
+    """Give up every capability for good (and with ``become``, root's uid and gids too);
+    return whether the child had any capabilities to give up.
 
     A submission run by root keeps root's capabilities otherwise: CAP_SYS_ADMIN would
     let it unmount the tmpfs that hides the project (its mount namespace is its own),
@@ -271,6 +297,10 @@ def drop_privileges() -> bool:
         if _LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: past the last
             break
     _LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if become is not None:  # root's files (outside the hidden folders) become read-only, or unreadable
+        os.setgroups([])
+        os.setresgid(become, become, become)
+        os.setresuid(become, become, become)
     _check(_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
     header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
     _check(_LIBC.capset(ctypes.byref(header), data), "capset")

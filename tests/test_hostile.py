@@ -59,7 +59,8 @@ def zeros_score(tmp_path_factory):
     return _honest_zeros_score(tmp_path_factory.mktemp("zeros"))
 
 
-@pytest.mark.parametrize("name", ["patches_torch", "exits_zero", "reads_reference", "network", "unmounts_the_hiding"])
+@pytest.mark.parametrize("name", ["patches_torch", "exits_zero", "reads_reference", "network", "unmounts_the_hiding",
+                                  "writes_system_files"])
 def test_fooling_attempts_earn_nothing_more_than_honest_zeros(name, zeros_score, tmp_path):
     result = grade(EXERCISE, _filled(name, tmp_path), **LIMITS)
     assert result.score <= zeros_score < result.max_score
@@ -257,3 +258,12 @@ def _limited():
 
     exercise = load_exercise(ROOT / "exercises" / EXERCISE)
     return dataclasses.replace(exercise, limits=dataclasses.replace(exercise.limits, **LIMITS))
+
+
+@strong
+@pytest.mark.skipif(os.geteuid() != 0, reason="the grader is not root: the child already is not")
+def test_a_child_of_root_runs_as_nobody_and_cannot_plant_files():
+    result = grade(EXERCISE, HOSTILE / "writes_system_files.py", **LIMITS)
+    printed = {line for line in result.student_output.splitlines() if line.startswith("UID")}
+    assert printed == {f"UID {isolation.UNPRIVILEGED} WROTE []"}, printed
+    assert not any(Path(p).exists() for p in ("/etc/grade-pwned", "/usr/lib/grade-pwned", "/root/grade-pwned"))
