@@ -8,6 +8,7 @@ them itself. What the child records (banned calls, op counts) is advisory.
 Request ops (header ``op``):
 
 ``call``     run a function of the submission, or a method of an object made by ``new``
+             (with ``state`` among the values, load those weights into the object first)
 ``new``      instantiate a class of the submission; reply with an object id and its layout
 ``load_state_dict`` / ``state_dict``   move weights in and out of an object
 """
@@ -215,6 +216,8 @@ class Server:
         kwargs = dict(values.get("kwargs", {}))
         grad = header.get("grad")
         owner = self.objects.get(header["target"].get("obj")) if "obj" in header["target"] else None
+        if "state" in values and owner is not None:
+            owner.load_state_dict(values["state"])
         given = (list(args), dict(kwargs)) if header.get("echo_inputs") else None
         leaves = {}
         if grad:

@@ -159,9 +159,11 @@ class Student:
         return dict(self._runner.hello.get("names") or {})
 
     # -- plumbing --------------------------------------------------------------
-    def _call(self, target, args, kwargs, grad, echo_inputs, count_ops, *, what) -> Reply:
+    def _call(self, target, args, kwargs, grad, echo_inputs, count_ops, *, what, state=None) -> Reply:
         header = {"op": "call", "target": target, "echo_inputs": echo_inputs, "count_ops": count_ops}
         values: dict[str, Any] = {"args": list(args), "kwargs": kwargs}
+        if state is not None:  # load these weights into the object first, in the same round trip
+            values["state"] = dict(state)
         if grad is not None:
             header["grad"] = {"wrt": list(grad.wrt), "params": grad.params}
             values["grad_outputs"] = list(grad.grad_outputs)
@@ -247,9 +249,10 @@ class RemoteObject:
         return self.run(*args, **kwargs).value
 
     def run(self, *args, grad: Grad | None = None, echo_inputs: bool = False, count_ops: bool = False,
-            **kwargs) -> Reply:
+            state: dict[str, torch.Tensor] | None = None, **kwargs) -> Reply:
+        """Call the module; with ``state``, load those weights into it first (one round trip, not two)."""
         return self._student._call({"obj": self.key, "method": "__call__"}, args, kwargs, grad,
-                                   echo_inputs, count_ops, what=f"calling {self.class_name}.forward")
+                                   echo_inputs, count_ops, what=f"calling {self.class_name}.forward", state=state)
 
     def method(self, name: str, *args, **kwargs) -> Any:
         """Call another method of the object (``"double"``, ``"float"``, ...)."""

@@ -371,9 +371,9 @@ class Adam:
 def train(student, task: ReverseTask) -> tuple[list[float], float]:
     """Train the submission's model on ``task``; return the losses and the held-out accuracy.
 
-    The weights and the optimiser live in the grader: every step loads the current
-    weights into the submission's model, asks it for logits, computes the loss and
-    its gradient here, asks for the parameter gradients, and takes an Adam step.
+    The weights and the optimiser live in the grader: every step sends the current
+    weights with a request for logits, computes the loss and its gradient here, asks
+    for the parameter gradients, and takes an Adam step: two round trips a step.
     """
     sizes = (task.vocab, task.vocab, task.embed_dim, task.hidden_dim, task.attention_dim)
     with _seeded(task.seed):
@@ -386,8 +386,8 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
     losses = []
     for _ in range(task.steps):
         src, src_mask, tgt_in, tgt_out, tgt_mask = task.batch_of(task.batch, g)
-        module.load_state_dict(weights)
-        logits = _logits(module(src, src_mask, tgt_in), task, task.batch).detach().requires_grad_(True)
+        reply = module.run(src, src_mask, tgt_in, state=weights)
+        logits = _logits(reply.value, task, task.batch).detach().requires_grad_(True)
         loss = torch.nn.functional.cross_entropy(logits[tgt_mask], tgt_out[tgt_mask])
         loss.backward()
         reply = module.run(src, src_mask, tgt_in, grad=Grad(grad_outputs=(logits.grad, None), params=True))
@@ -405,8 +405,7 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
         optimiser.step(grads)
         losses.append(float(loss))
     src, src_mask, tgt_in, tgt_out, tgt_mask = task.batch_of(task.held_out, generator(task.seed + 2))
-    module.load_state_dict(weights)
-    predicted = _logits(module(src, src_mask, tgt_in), task, task.held_out).argmax(dim=-1)
+    predicted = _logits(module.run(src, src_mask, tgt_in, state=weights).value, task, task.held_out).argmax(-1)
     return losses, float((predicted[tgt_mask] == tgt_out[tgt_mask]).float().mean())
 
 
