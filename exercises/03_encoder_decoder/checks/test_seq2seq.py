@@ -106,12 +106,14 @@ def build(student, inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64, cl
     module = student.new(class_name, *args)
     if dtype != torch.float32:
         module.to_dtype(dtype)
-    _expect_parameters(module, {n: list(t.shape) for n, t in state.items()}, f"{class_name}{args}")
+    _expect_parameters(module, state, f"{class_name}{args}")
     module.load_state_dict(state)
     return module
 
 
-def _expect_parameters(module, expected: dict[str, list[int]], what: str) -> None:
+def _expect_parameters(module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Fail unless the student's module has exactly the parameters (names, shapes) of ``state``."""
+    expected = {n: list(t.shape) for n, t in state.items()}
     got = {n: list(shape) for n, (shape, _) in module.parameters.items()}
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
@@ -144,8 +146,7 @@ def diagnosis_of(got, inputs: Seq2SeqInputs, tensors: tuple | None = None) -> st
     src, mask, tgt_in = tensors or inputs.tensors()
     with torch.no_grad():
         right = model(src, mask, tgt_in)
-    allowed = [compare.allowed_error(r, r) for r in right]
-    with torch.no_grad():
+        allowed = [compare.allowed_error(r, r) for r in right]
         found = diagnose.matching(got, mistakes.MISTAKES, lambda m: mistakes.run(m, model, src, mask, tgt_in),
                                   allowed, correct=right)
     return diagnose.describe(found)
@@ -157,8 +158,7 @@ def test_model_constructor(student):
     inputs = Seq2SeqInputs(batch=1, src_len=1, tgt_len=1, src_vocab=11, tgt_vocab=13, embed_dim=4,
                            hidden_dim=6, attention_dim=5, seed=0)
     module = student.new(MODEL, *inputs.sizes)
-    _expect_parameters(module, {n: list(t.shape) for n, t in inputs.model().state_dict().items()},
-                       f"{MODEL}{inputs.sizes}")
+    _expect_parameters(module, inputs.model().state_dict(), f"{MODEL}{inputs.sizes}")
 
 
 MSG_OUTPUTS_AT_PADDING = ("Your encoder's outputs keep the GRU's values at padding positions; set them to 0 "
@@ -379,7 +379,7 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
     with _seeded(task.seed):
         initial = ref.Seq2Seq(*sizes).state_dict()
     module = student.new(MODEL, *sizes)
-    _expect_parameters(module, {n: list(t.shape) for n, t in initial.items()}, f"{MODEL}{sizes}")
+    _expect_parameters(module, initial, f"{MODEL}{sizes}")
     weights = {n: t.detach().clone() for n, t in initial.items()}
     optimiser = Adam(weights, lr=task.learning_rate)
     g = generator(task.seed + 1)
