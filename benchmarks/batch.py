@@ -1,4 +1,4 @@
-"""Does grading a class in parallel pay? Wall time of `grade --batch` for growing --jobs.
+"""Does grading a class in parallel pay? Wall time of `grade class` for growing --jobs.
 
 Run on purpose (not a test): `python benchmarks/batch.py [STUDENTS] [JOBS ...]`.
 Builds a class of STUDENTS submissions of 02_multihead from the test corpus
@@ -39,7 +39,7 @@ def main() -> None:
         baseline = gradebook = None
         for jobs in jobs_values:
             out = Path(tmp) / f"out-{jobs}"
-            command = [sys.executable, "-m", "grader", str(ROOT / "exercises" / "02_multihead"), "--batch",
+            command = [sys.executable, "-m", "grader", "class", str(ROOT / "exercises" / "02_multihead"),
                        str(klass), "--jobs", str(jobs), "--report-dir", str(out), "-q"]
             started = time.perf_counter()
             done = subprocess.run(command, capture_output=True, text=True)

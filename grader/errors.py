@@ -37,6 +37,7 @@ class NotImplementedByStudent(StudentError):
 
 
 class MissingName(StudentError):
+    kind = results.KIND_MISSING
     hint = "Keep the names and signatures of the stub exactly: the grader calls them by name."
 
 
@@ -44,6 +45,7 @@ class StudentException(StudentError):
     """The submission raised an exception while being called."""
 
     type_name = ""  # the exception's class name, e.g. "ValueError"
+    message = ""    # the exception's message, as the submission raised it
 
 
 class SandboxFailure(StudentError):
@@ -62,6 +64,7 @@ class Timeout(SandboxFailure):
 class WrongType(StudentError):
     """The submission returned something that is not what the contract says."""
 
+    kind = results.KIND_WRONG_TYPE
     hint = "Check what your function returns: the types and the number of values."
 
 

@@ -21,6 +21,8 @@ FAILED = "failed"
 KIND_WRONG = "wrong"            # outputs compared and were wrong
 KIND_NOT_IMPLEMENTED = "not_implemented"
 KIND_STUDENT_ERROR = "student_error"  # the submission raised
+KIND_WRONG_TYPE = "wrong_type"        # returned something the contract does not allow (a list, None, ...)
+KIND_MISSING = "missing_name"         # a function or class the contract names is not defined
 KIND_LOAD_ERROR = "load_error"        # solution.py could not be imported
 KIND_SANDBOX = "sandbox"              # timeout, crash, memory, output flood
 KIND_BANNED = "banned"
@@ -44,6 +46,22 @@ class Mismatch:
     allowed_abs: float             # tolerance at the max_abs index
     expected: tuple | None = None  # nested lists of small tensors, for display
     got: tuple | None = None
+
+
+MSG_MISMATCHED = "Mismatched elements: {mismatched} / {total} ({percent:.1f}%)"
+MSG_ABS = "Greatest absolute difference: {value:.3g} at index {index} (up to {allowed:.3g} allowed)"
+MSG_REL = "Greatest relative difference: {value:.3g} at index {index}"
+
+
+def format_mismatch(m: Mismatch) -> str:
+    """The mismatch as text, in the shape of ``torch.testing.assert_close``'s message."""
+    lines = [
+        MSG_MISMATCHED.format(mismatched=m.mismatched, total=m.total,
+                              percent=100.0 * m.mismatched / max(m.total, 1)),
+        MSG_ABS.format(value=m.max_abs, index=m.max_abs_index, allowed=m.allowed_abs),
+        MSG_REL.format(value=m.max_rel, index=m.max_rel_index),
+    ]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,11 @@ from typing import Any
 import numpy as np
 import torch
 
+# The isolation levels a child reports in its hello header, weakest first (SECURITY.md).
+LEVEL_RLIMITS = "rlimits"
+LEVEL_NAMESPACES = "namespaces"
+LEVELS = (LEVEL_RLIMITS, LEVEL_NAMESPACES)
+
 MAX_HEADER_BYTES = 4 << 20
 MAX_DEPTH = 8
 MAX_ITEMS = 4096

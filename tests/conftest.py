@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import grading
-from grader.exercise import load_exercise
+from grader.run import session
+from grader.spec import load_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
@@ -57,12 +57,7 @@ def grade(exercise: str, submission: Path | None = None, *, seed: int = 0, **lim
     ex = load_exercise(EXERCISES / exercise)
     if limits:
         ex = dataclasses.replace(ex, limits=dataclasses.replace(ex.limits, **limits))
-    return grading.grade_submission(exercise=ex, submission=submission, seed=seed)
-
-
-@pytest.fixture(scope="session")
-def grade_fn():
-    return grade
+    return session.grade_submission(exercise=ex, submission=submission, seed=seed)
 
 
 # -- what every exercise's corpus test asserts -------------------------------------------

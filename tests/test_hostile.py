@@ -15,12 +15,15 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, ROOT, grade
-from grader import grading, isolation
+from grader import wire
+from grader.run import session
+from grader.sandbox import probe
+from grader.sandbox.child import isolation, privileges, seccomp
 
 EXERCISE = "02_multihead"
 HOSTILE = CORPUS / EXERCISE / "hostile"
 LIMITS = {"call_seconds": 2, "total_seconds": 40}
-strong = pytest.mark.skipif(isolation.strongest_available() != isolation.LEVEL_NAMESPACES,
+strong = pytest.mark.skipif(probe.strongest_available() != wire.LEVEL_NAMESPACES,
                             reason="this machine cannot create PID/network/mount namespaces")
 
 
@@ -77,7 +80,7 @@ def test_an_orphan_in_a_new_session_does_not_outlive_grading():
     started = time.monotonic()
     result = grade(EXERCISE, HOSTILE / "orphan_daemon.py", **LIMITS)
     assert time.monotonic() - started < 60
-    assert result.isolation == isolation.LEVEL_NAMESPACES
+    assert result.isolation == wire.LEVEL_NAMESPACES
     time.sleep(0.5)
     assert not _processes_named("grade-orphan"), "a process started by the submission survived grading"
 
@@ -159,15 +162,16 @@ def test_a_fork_storm_is_contained_and_cleaned_up():
 def test_require_isolation_refuses_without_the_strong_sandbox(monkeypatch):
     from grader import api
 
-    monkeypatch.setattr(isolation, "strongest_available", lambda: isolation.LEVEL_RLIMITS)
-    with pytest.raises(api.GradingError, match="--require-isolation"):
+    monkeypatch.setattr(probe, "strongest_available", lambda: wire.LEVEL_RLIMITS)
+    with pytest.raises(api.GradingError, match="strong sandbox is not available") as raised:
         api.grade(exercise_dir=ROOT / "exercises" / EXERCISE, require_isolation=True, report_dir=None)
+    assert raised.value.param == "require_isolation"
 
 
 def test_a_correct_submission_gets_full_marks_under_the_strongest_isolation():
     result = grade(EXERCISE, ROOT / "reference" / "multihead.py")
     assert result.score == result.max_score
-    assert result.isolation == isolation.strongest_available()
+    assert result.isolation == probe.strongest_available()
     assert os.path.exists(ROOT / "reference" / "multihead.py")
 
 
@@ -217,7 +221,7 @@ def test_the_child_holds_no_capabilities():
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the forked process)
         try:
-            isolation.drop_privileges()
+            privileges.drop_privileges()
             status = Path("/proc/self/status").read_text()
             masks = {line.split(":")[0]: int(line.split()[1], 16) for line in status.splitlines()
                      if line.startswith(("CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs"))}
@@ -229,7 +233,7 @@ def test_the_child_holds_no_capabilities():
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-@pytest.mark.skipif(isolation.syscall_filter(os.uname().machine) is None,
+@pytest.mark.skipif(seccomp.syscall_filter(os.uname().machine) is None,
                     reason="no system-call filter for this machine's architecture")
 def test_no_programs_no_unix_sockets_no_processes(tmp_path):
     # At every isolation level: the filter applies whatever the namespaces.
@@ -240,7 +244,7 @@ def test_no_programs_no_unix_sockets_no_processes(tmp_path):
     listener.settimeout(0.1)
     try:
         for level in ("rlimits", "best"):
-            result = grading.grade_submission(exercise=_limited(), submission=_filled(
+            result = session.grade_submission(exercise=_limited(), submission=_filled(
                 "escapes_by_syscalls", tmp_path, SOCKET=str(path)), isolation=level)
             printed = [line for line in result.student_output.splitlines() if line.startswith("ESCAPED")]
             assert printed and all(line == "ESCAPED []" for line in printed), (level, printed[:2])
@@ -254,7 +258,7 @@ def test_no_programs_no_unix_sockets_no_processes(tmp_path):
 def _limited():
     import dataclasses
 
-    from grader.exercise import load_exercise
+    from grader.spec import load_exercise
 
     exercise = load_exercise(ROOT / "exercises" / EXERCISE)
     return dataclasses.replace(exercise, limits=dataclasses.replace(exercise.limits, **LIMITS))

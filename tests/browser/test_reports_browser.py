@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import report, results
+from grader import results
+from grader.outputs import report
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-SAMPLES = Path(__file__).resolve().parents[1] / "grader" / "test_report.py"
+SAMPLES = Path(__file__).resolve().parents[1] / "grader" / "outputs" / "test_report.py"
 
 
 def _samples():

@@ -80,7 +80,7 @@ def test_batch_grades_a_class_and_resumes(tmp_path):
     (klass / "notes.txt").write_text("not a submission")
     out = tmp_path / "reports"
     runner = CliRunner()
-    first = runner.invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(klass), "--report-dir", str(out)])
+    first = runner.invoke(main, ["class", str(EXERCISES / "02_multihead"), str(klass), "--report-dir", str(out)])
     assert first.exit_code == 0, first.output
     assert "Graded 2 submissions" in first.output
     assert re.search(r"\[[12]/2\] alice: (\d+)/\1 ", first.output) and re.search(r"\[[12]/2\] bob:", first.output)
@@ -88,13 +88,46 @@ def test_batch_grades_a_class_and_resumes(tmp_path):
     assert rows[0]["student"] == "alice" and rows[0]["score"] == rows[0]["max_score"]
     assert rows[1]["student"] == "bob" and float(rows[1]["score"]) < float(rows[1]["max_score"])
     assert (out / "index.html").is_file() and (out / "alice" / "02_multihead.html").is_file()
-    second = runner.invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(klass), "--report-dir", str(out)])
+    second = runner.invoke(main, ["class", str(EXERCISES / "02_multihead"), str(klass), "--report-dir", str(out)])
     assert second.exit_code == 0 and second.output.count("(unchanged, kept)") == 2
 
 
-def test_batch_of_an_empty_folder_exits_2(tmp_path):
-    outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(tmp_path)])
+def test_a_class_of_an_empty_folder_exits_2(tmp_path):
+    outcome = CliRunner().invoke(main, ["class", str(EXERCISES / "02_multihead"), str(tmp_path)])
     assert outcome.exit_code == 2 and "no submissions found" in outcome.output
+
+
+def test_the_old_batch_option_still_grades_a_class_and_prints_the_new_form(tmp_path):
+    klass = _class_of(tmp_path / "class", alice=CORRECT)
+    outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(klass), "-j", "1",
+                                        "--report-dir", str(tmp_path / "out")])
+    assert outcome.exit_code == 0, outcome.output
+    assert f"Use: grade class {EXERCISES / '02_multihead'} {klass}" in outcome.output
+    assert "Graded 1 submissions" in outcome.output and (tmp_path / "out" / "grades.csv").is_file()
+
+
+def test_help_names_the_verbs_and_version_prints_it():
+    runner = CliRunner()
+    top = runner.invoke(main, ["--help"])
+    assert top.exit_code == 0 and all(verb in top.output for verb in ("solution*", "class", "list"))
+    one = runner.invoke(main, [str(EXERCISES / "02_multihead"), "--help"])
+    assert one.exit_code == 0 and "--submission" in one.output and "--watch" in one.output
+    version = runner.invoke(main, ["--version"])
+    assert version.exit_code == 0 and re.fullmatch(r"grade \d+\.\d+\.\d+\n", version.output)
+
+
+def test_list_shows_every_exercise_with_its_title():
+    outcome = CliRunner().invoke(main, ["list", str(EXERCISES)])
+    assert outcome.exit_code == 0, outcome.output
+    for folder in sorted(EXERCISES.iterdir()):
+        if (folder / "exercise.toml").is_file():
+            assert folder.name in outcome.output
+    assert "Multi-head attention" in outcome.output
+
+
+def test_list_of_a_folder_without_exercises_exits_2(tmp_path):
+    outcome = CliRunner().invoke(main, ["list", str(tmp_path)])
+    assert outcome.exit_code == 2 and "no exercises here" in outcome.output
 
 
 def _class_of(folder, **submissions):
@@ -105,13 +138,14 @@ def _class_of(folder, **submissions):
 
 
 def _batch(args, cwd, **kwargs):
+    """``grade class 02_multihead CLASS ...`` in a real process (args start with the class folder)."""
     exe = shutil.which("grade") or f"{sys.executable} -m grader"
-    return subprocess.run([*exe.split(), str(EXERCISES / "02_multihead"), *args], cwd=cwd,
+    return subprocess.run([*exe.split(), "class", str(EXERCISES / "02_multihead"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=600, **kwargs)
 
 
 def _verdicts(report_dir, student):
-    saved = json.loads((report_dir / student / "result.json").read_text())["result"]
+    saved = json.loads((report_dir / student / "graded.json").read_text())["result"]
     return [(c["check_id"], c["status"], c["points"], c["summary"], c["diagnosis"], c["example"])
             for c in saved["checks"]]
 
@@ -120,11 +154,11 @@ def test_a_parallel_batch_gives_every_student_the_same_result_as_one_at_a_time(t
     klass = _class_of(tmp_path / "class", ada=CORRECT, bob=BUGGY,
                       cy=CORPUS / "02_multihead" / "buggy" / "softmax_query_axis.py",
                       dee=CORPUS / "02_multihead" / "bad_input" / "syntax_error.py")
-    parallel = _batch(["--batch", str(klass), "-j", "3", "--report-dir", "par"], tmp_path)
+    parallel = _batch([str(klass), "-j", "3", "--report-dir", "par"], tmp_path)
     assert parallel.returncode == 0, parallel.stderr
     assert "Graded 4 submissions" in parallel.stdout
     assert sorted(re.findall(r"\[(\d)/4\]", parallel.stderr)) == ["1", "2", "3", "4"]
-    serial = _batch(["--batch", str(klass), "-j", "1", "--report-dir", "ser"], tmp_path)
+    serial = _batch([str(klass), "-j", "1", "--report-dir", "ser"], tmp_path)
     assert serial.returncode == 0, serial.stderr
     for student in ("ada", "bob", "cy", "dee"):
         assert _verdicts(tmp_path / "par", student) == _verdicts(tmp_path / "ser", student), student
@@ -134,7 +168,7 @@ def test_a_parallel_batch_gives_every_student_the_same_result_as_one_at_a_time(t
 def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
     klass = _class_of(tmp_path / "class", **{f"s{n}": CORRECT for n in range(6)})
     exe = shutil.which("grade") or f"{sys.executable} -m grader"
-    process = subprocess.Popen([*exe.split(), str(EXERCISES / "02_multihead"), "--batch", str(klass),
+    process = subprocess.Popen([*exe.split(), "class", str(EXERCISES / "02_multihead"), str(klass),
                                 "--jobs", "2", "--report-dir", "out"], cwd=tmp_path, stderr=subprocess.PIPE,
                                text=True, stdout=subprocess.PIPE, start_new_session=True)
     first = re.match(r"\[1/6\] (s\d): (\d+)/\2 in ", process.stderr.readline())
@@ -143,7 +177,7 @@ def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
     _, rest = process.communicate(timeout=120)
     assert process.returncode == 130, rest
     assert "run the same command again" in rest
-    resumed = _batch(["--batch", str(klass), "--report-dir", "out"], tmp_path)
+    resumed = _batch([str(klass), "--report-dir", "out"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{first.group(1)}: {first.group(2)}/{first.group(2)} (unchanged, kept)" in resumed.stderr
     assert "Graded 6 submissions" in resumed.stdout
@@ -151,7 +185,7 @@ def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
 
 def test_jobs_without_batch_is_refused(tmp_path):
     outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--submission", str(CORRECT), "-j", "2"])
-    assert outcome.exit_code == 2 and "--jobs applies only with --batch" in outcome.output
+    assert outcome.exit_code == 2 and "--jobs applies only to a class: grade class" in outcome.output
 
 
 def test_watch_grades_again_on_every_save_and_stops_on_ctrl_c(tmp_path):

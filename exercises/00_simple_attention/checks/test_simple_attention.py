@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.control import current_build_context
 
-from grader import compare, diagnose, errors
-from grader.strategies import AttentionInputs, attention_inputs
+from grader import kit
+from grader.kit import CheckFailure, StudentError, StudentException, compare, diagnose
+from grader.kit.strategies import AttentionInputs, attention_inputs
 from reference import simple_attention as ref
 from reference.mistakes import simple_attention as mistakes
 
@@ -40,25 +40,12 @@ MSG_NOT_FINITE = "{what} contains NaN or inf at index {index}."
 MSG_BATCH = ("The result for batch item {index} differs from {fn} called on that item alone: batch items "
              "must not affect each other.")
 MSG_BATCH_RAISES = "{fn} fails on a batch of {shape} queries ({error})."
-MSG_MODIFIED = "{fn} modified its {arg} argument in place."
 
 
 # -- helpers ---------------------------------------------------------------------
 
 def as64(*arrays):
     return tuple(np.asarray(a).astype(np.float64) for a in arrays)
-
-
-def final_example() -> bool:
-    """False while Hypothesis searches and shrinks; True on its final replay (or outside Hypothesis).
-
-    Diagnosing costs several mistake computations (and maybe a call to the submission), so
-    it is done once, for the example the student will see.
-    """
-    try:
-        return bool(current_build_context().is_final)
-    except Exception:  # not inside a Hypothesis test
-        return True
 
 
 def _budget(same, exact, got):
@@ -68,7 +55,7 @@ def _budget(same, exact, got):
 
 
 def simple_diagnosis(got, q, k, v) -> str | None:
-    if not final_example():
+    if not kit.final_example():
         return None
     exact, same = ref.simple_attention(*as64(q, k, v)), ref.simple_attention(q, k, v)
     found = diagnose.matching((got,), mistakes.SIMPLE, lambda m: mistakes.run_simple(m, q, k, v),
@@ -81,7 +68,7 @@ def check_simple(got, q, k, v, *, hint: str = HINT_VALUES) -> np.ndarray:
     exact, same = ref.simple_attention(*as64(q, k, v)), ref.simple_attention(q, k, v)
     try:
         got = compare.expect_array(got, name="simple_attention's output", like=same)
-    except errors.CheckFailure as failure:  # a wrong shape may still be a known mistake
+    except CheckFailure as failure:  # a wrong shape may still be a known mistake
         failure.diagnosis = simple_diagnosis(got, q, k, v)
         raise
     compare.assert_close(got, oracle=exact, ref=same, name="simple_attention's output",
@@ -110,17 +97,13 @@ def sdpa_diagnosis(got, q, k, v, student=None) -> str | None:
     Small examples may not tell mistakes apart, and some (key.T) raise a shape error on most
     batched inputs: a fixed batched input with batch size = Lk = d gives numbers instead.
     """
-    if not final_example():
+    if not kit.final_example():
         return None
     found = sdpa_matching(got, q, k, v)
-    if len(found) > 1 and student is not None:
-        rq, rk, rv = RICH.arrays()
-        try:
-            again = sdpa_matching(compare.expect_tuple(student.call(SDPA, rq, rk, rv), NAMES, what=SDPA),
-                                  rq, rk, rv)
-        except (errors.StudentError, errors.CheckFailure):
-            again = []
-        found = [m for m in found if m in again] or found
+    if student is not None:
+        found = kit.narrow(found, [RICH],
+                           ask=lambda rich: compare.expect_tuple(student.call(SDPA, *rich.arrays()), NAMES, what=SDPA),
+                           matching=lambda answer, rich: sdpa_matching(answer, *rich.arrays()))
     return diagnose.describe(found)
 
 
@@ -128,14 +111,14 @@ def _sizeless(text: str) -> str:
     return re.sub(r"\d+", "#", text)
 
 
-def error_diagnosis(error: errors.StudentError, q, k, v) -> str | None:
+def error_diagnosis(error: StudentError, q, k, v) -> str | None:
     """The known mistakes that raise the submission's error on these inputs (sizes aside).
 
     Sizes are ignored, and a fixed batch with all sizes different is tried too: after a
     first failure the proxy repeats that error for the rest of the check, so the message
     may come from an earlier, differently sized example.
     """
-    if not final_example():
+    if not kit.final_example():
         return None
     probes = ((q, k, v), AttentionInputs(batch=(2,), lq=3, lk=4, d=5, dv=2, scores="normal", seed=1).arrays())
     found = []
@@ -154,7 +137,7 @@ def expect_pair(got, like, q=None, k=None, v=None) -> tuple[np.ndarray, np.ndarr
     got = compare.expect_tuple(got, NAMES, what=SDPA)
     try:
         return tuple(compare.expect_array(g, name=name, like=s) for g, s, name in zip(got, like, NAMES))
-    except errors.CheckFailure as failure:  # a wrong shape may still be a known mistake
+    except CheckFailure as failure:  # a wrong shape may still be a known mistake
         if q is not None and all(isinstance(g, np.ndarray) for g in got):
             failure.diagnosis = sdpa_diagnosis(got, q, k, v)
         raise
@@ -174,7 +157,7 @@ def check_finite(value: np.ndarray, what: str, diagnosis=None, hint: str | None 
     bad = ~np.isfinite(value)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise errors.CheckFailure(MSG_NOT_FINITE.format(what=what, index=index), diagnosis=diagnosis, hint=hint)
+        raise CheckFailure(MSG_NOT_FINITE.format(what=what, index=index), diagnosis=diagnosis, hint=hint)
 
 
 # -- simple_attention ----------------------------------------------------------------
@@ -224,7 +207,7 @@ def test_sdpa_rows_sum_to_one(student, inputs):
     negative = w64 < 0
     if negative.any():
         index = tuple(int(i) for i in np.argwhere(negative)[0])
-        raise errors.CheckFailure(MSG_NEGATIVE.format(what="weights", value=float(w64[index]), index=index))
+        raise CheckFailure(MSG_NEGATIVE.format(what="weights", value=float(w64[index]), index=index))
     compare.assert_close(w64.sum(axis=-1), oracle=exact[1].sum(axis=-1), ref=same[1].sum(axis=-1),
                          name="the row sums of weights",
                          diagnose=lambda _: sdpa_diagnosis((output, weights), q, k, v, student),
@@ -248,11 +231,11 @@ def test_sdpa_batch_independent(student, inputs):
     items = list(np.ndindex(*batch))
     try:  # the whole batch first: an error here is the same on every replay of the example
         whole = expect_pair(student.call(SDPA, q, k, v), same, q, k, v)
-    except errors.StudentException as error:
-        raise errors.CheckFailure(MSG_BATCH_RAISES.format(fn=SDPA, shape=q.shape, error=error.summary),
-                                  diagnosis=error_diagnosis(error, q, k, v),
-                                  hint="Transpose only the last two axes: np.swapaxes(key, -1, -2), not key.T; "
-                                       "use @ (np.matmul), which broadcasts over batch dimensions.") from None
+    except StudentException as error:
+        raise CheckFailure(MSG_BATCH_RAISES.format(fn=SDPA, shape=q.shape, error=error.summary),
+                           diagnosis=error_diagnosis(error, q, k, v),
+                           hint="Transpose only the last two axes: np.swapaxes(key, -1, -2), not key.T; "
+                                "use @ (np.matmul), which broadcasts over batch dimensions.") from None
     alone = [expect_pair(student.call(SDPA, q[index], k[index], v[index]), tuple(s[index] for s in same))
              for index in items]
     for index, pair in zip(items, alone):
@@ -264,10 +247,9 @@ def test_sdpa_batch_independent(student, inputs):
             allowed = 2 * compare.allowed_error(s, e)
             m = compare.mismatch(many, one, allowed, name=f"{name} of batch item {index}")
             if m is not None:
-                raise errors.CheckFailure(MSG_BATCH.format(index=index, fn=SDPA), details=compare.format_mismatch(m),
-                                          diagnosis=diagnosis, mismatch=m,
-                                          hint="Transpose only the last two axes (np.swapaxes(key, -1, -2)) and "
-                                               "take max and sum over axis=-1 with keepdims=True.")
+                raise CheckFailure(MSG_BATCH.format(index=index, fn=SDPA), diagnosis=diagnosis, mismatch=m,
+                                   hint="Transpose only the last two axes (np.swapaxes(key, -1, -2)) and "
+                                        "take max and sum over axis=-1 with keepdims=True.")
 
 
 @pytest.mark.points(1)
@@ -289,11 +271,7 @@ def test_inputs_unmodified(student):
                                   (SDPA, batched, ("query", "key", "value"))):
         sent = inputs.arrays()
         reply = student.run(fn, *sent, echo_inputs=True)
-        after = list((reply.inputs_after or {}).get("args") or ())
-        for position, (name, original) in enumerate(zip(arg_names, sent)):
-            now = after[position] if position < len(after) else None
-            if not (isinstance(now, np.ndarray) and now.shape == original.shape and now.dtype == original.dtype
-                    and np.array_equal(now, original)):
-                raise errors.CheckFailure(MSG_MODIFIED.format(fn=fn, arg=name),
-                                          hint="Make new arrays (q = q / s), never change the ones you were "
-                                               "given (q /= s changes the caller's array).")
+        kit.check_unmodified(reply, [(name, position, array) for position, (name, array)
+                                     in enumerate(zip(arg_names, sent))], fn=fn,
+                             hint="Make new arrays (q = q / s), never change the ones you were "
+                                  "given (q /= s changes the caller's array).")

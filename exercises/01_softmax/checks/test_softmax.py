@@ -18,11 +18,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.control import current_build_context
 
-from grader import compare, diagnose, errors
-from grader.proxy import Grad
-from grader.strategies import SoftmaxInputs, generator, randn, softmax_inputs
+from grader import kit
+from grader.kit import CheckFailure, Grad, compare, diagnose
+from grader.kit.strategies import SoftmaxInputs, generator, randn, softmax_inputs
 from reference import softmax as ref
 from reference.mistakes import softmax as mistakes
 
@@ -38,7 +37,6 @@ MSG_NOT_ZERO = "{what} get weight {value:.3g} at index {index}; they must get ex
 MSG_NOT_INVARIANT = ("{fn}(x + c) differs from {fn}(x) for a constant c along dim (|c| up to 1e4): "
                      "softmax does not change when every entry of a slice moves by the same amount.")
 MSG_NEGATIVE = "{fn}'s output has a negative weight {value:.3g} at index {index}."
-MSG_MODIFIED = "{fn} modified its {arg} argument in place."
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -60,7 +58,7 @@ def call(student, x, mask, dim, **options):
 
 def oracle(x: torch.Tensor, mask, dim: int):
     """(float64 oracle, reference in x's dtype)."""
-    return reference(x.to(torch.float64), mask, dim), reference(x, mask, dim)
+    return kit.oracle_pair(lambda dtype: reference(x.to(dtype), mask, dim), dtype=x.dtype)
 
 
 def matching(got, x, mask, dim, *, skip_right: bool = True) -> list:
@@ -82,40 +80,24 @@ def disambiguate(student, found: list, inputs: SoftmaxInputs | None) -> list:
     up to 1e4, separate them: a mistake stays only while it gives what the submission
     gives there too (right answers included).
     """
-    if len(found) < 2 or student is None or inputs is None:
+    if student is None or inputs is None:
         return found
     kinds = dict.fromkeys(((inputs.values, inputs.huge_masked), (inputs.values, False), ("large", False)))
-    for values, huge in kinds:
-        rich = SoftmaxInputs(shape=(3, 4, 5), dim=1, values=values, mask_kind=inputs.mask_kind, seed=11,
-                             dtype=inputs.dtype, huge_masked=huge)
+    probes = [SoftmaxInputs(shape=(3, 4, 5), dim=1, values=values, mask_kind=inputs.mask_kind, seed=11,
+                            dtype=inputs.dtype, huge_masked=huge) for values, huge in kinds]
+
+    def ask(rich):
         x, mask = rich.tensors()
-        try:
-            got = compare.expect_tensor(call(student, x, mask, rich.dim).value, name="output",
-                                        like=reference(x, mask, rich.dim))
-        except (errors.StudentError, errors.CheckFailure):
-            return found
-        again = matching(got, x, mask, rich.dim, skip_right=False)
-        found = [m for m in found if m in again] or found
-        if len(found) < 2:
-            break
-    return found
+        return compare.expect_tensor(call(student, x, mask, rich.dim).value, name="output",
+                                     like=reference(x, mask, rich.dim))
 
-
-def final_example() -> bool:
-    """False while Hypothesis searches and shrinks; True on its final replay (or outside Hypothesis).
-
-    Diagnosing costs a dozen mistake computations and a few calls to the submission, so
-    it is done once, for the example the student will see.
-    """
-    try:
-        return bool(current_build_context().is_final)
-    except Exception:  # not inside a Hypothesis test
-        return True
+    return kit.narrow(found, probes, ask=ask,
+                      matching=lambda got, rich: matching(got, *rich.tensors(), rich.dim, skip_right=False))
 
 
 def diagnosis_of(got, x, mask, dim, student=None, inputs: SoftmaxInputs | None = None) -> str | None:
     """The known mistake whose output equals ``got``, if any (narrowed down with ``student``)."""
-    if not final_example():
+    if not kit.final_example():
         return None
     return diagnose.describe(disambiguate(student, matching(got, x, mask, dim), inputs))
 
@@ -136,7 +118,7 @@ def check_exact_zeros(got: torch.Tensor, where: torch.Tensor, what: str, hint: s
     wrong = torch.broadcast_to(where, values.shape) & (values != 0)
     if bool(wrong.any()):
         index = tuple(int(i) for i in torch.nonzero(wrong)[0])
-        raise errors.CheckFailure(MSG_NOT_ZERO.format(what=what, value=float(values[index]), index=index),
+        raise CheckFailure(MSG_NOT_ZERO.format(what=what, value=float(values[index]), index=index),
                                   diagnosis=diagnosis, hint=hint)
 
 
@@ -154,32 +136,22 @@ def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int) -> None:
     reply = call(student, x, mask, inputs.dim, grad=Grad(wrt=(0,), grad_outputs=(d_out,)))
     # A wrong output explains a wrong gradient: say so first (with the diagnosis).
     check_values(reply.value, x, mask, inputs.dim, student=student, inputs=inputs)
-    if not reply.has_graph:
-        raise errors.CheckFailure("No gradient reaches the output: it does not require grad.",
-                                  hint="Use torch operations on x all the way; do not call .detach(), "
-                                       ".numpy(), torch.tensor(...) or torch.no_grad() on the way.")
+    kit.require_graph(reply, hint="Use torch operations on x all the way; do not call .detach(), "
+                                  ".numpy(), torch.tensor(...) or torch.no_grad() on the way.")
     leaf = x.detach().clone().requires_grad_(True)
     reference(leaf, mask, inputs.dim).backward(d_out)
     got = reply.input_grads.get(0)
     if got is None:
-        raise errors.CheckFailure("No gradient of x: x is not used in a differentiable way.")
+        raise CheckFailure("No gradient of x: x is not used in a differentiable way.")
     compare.expect_tensor(got, name="the gradient of x", like=leaf.grad)
-    compare.assert_close(got, oracle=leaf.grad, ref=leaf.grad, name="the gradient of x", kind="grad",
+    compare.assert_close(got, oracle=leaf.grad, ref=leaf.grad, name="the gradient of x", budget="grad",
                          hint=HINT_EMPTY + " Keep infinities out of every branch of torch.where: "
                               "0 * inf in a backward pass is NaN even in the branch that is not picked.")
 
 
 def check_unmodified(student, x, mask, dim) -> None:
-    fn = function_of(mask)
     reply = call(student, x, mask, dim, echo_inputs=True)
-    args = list((reply.inputs_after or {}).get("args") or ())
-    sent = [("x", x)] + ([] if mask is None else [("mask", mask)])
-    for position, (name, original) in enumerate(sent):
-        now = args[position] if position < len(args) else None
-        same = isinstance(now, torch.Tensor) and now.shape == original.shape and now.dtype == original.dtype \
-            and torch.equal(now, original)
-        if not same:
-            raise errors.CheckFailure(MSG_MODIFIED.format(fn=fn, arg=name), hint=HINT_INPLACE)
+    kit.check_unmodified(reply, [("x", 0, x), ("mask", 1, mask)], fn=function_of(mask), hint=HINT_INPLACE)
 
 
 # -- softmax: values -----------------------------------------------------------------
@@ -222,7 +194,7 @@ def test_softmax_sums_to_one(student, inputs):
     values = got.detach().to(torch.float64)
     if bool((values < 0).any()):
         index = tuple(int(i) for i in torch.nonzero(values < 0)[0])
-        raise errors.CheckFailure(MSG_NEGATIVE.format(fn="softmax", value=float(values[index]), index=index))
+        raise CheckFailure(MSG_NEGATIVE.format(fn="softmax", value=float(values[index]), index=index))
     compare.assert_close(values.sum(dim), oracle=exact.sum(dim), ref=same.sum(dim),
                          name="the sums of softmax along dim",
                          diagnose=lambda _: diagnosis_of(got, x, None, dim, student, inputs), hint=HINT_STABLE)
@@ -249,14 +221,14 @@ def test_softmax_shift_invariant(student, inputs):
         bad = ~torch.isfinite(value)
         if bool(bad.any()):
             index = tuple(int(i) for i in torch.nonzero(bad)[0])
-            raise errors.CheckFailure(f"{label} contains NaN or inf at index {index}.",
+            raise CheckFailure(f"{label} contains NaN or inf at index {index}.",
                                       diagnosis=diagnosis_of(value, given_x, None, dim, student, inputs),
                                       hint=HINT_STABLE)
     allowed = compare.allowed_error(*reversed(oracle(x, None, dim))) \
         + compare.allowed_error(*reversed(oracle(shifted, None, dim)))
     m = compare.mismatch(moved, plain, allowed, name="softmax(x + c)")
     if m is not None:
-        raise errors.CheckFailure(MSG_NOT_INVARIANT.format(fn="softmax"), details=compare.format_mismatch(m),
+        raise CheckFailure(MSG_NOT_INVARIANT.format(fn="softmax"),
                                   diagnosis=diagnosis_of(moved, shifted, None, dim, student, inputs), mismatch=m,
                                   hint=HINT_STABLE)
 

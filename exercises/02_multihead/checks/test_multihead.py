@@ -12,9 +12,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import compare, diagnose, errors
-from grader.proxy import Grad
-from grader.strategies import MHAInputs, mha_inputs, randn
+from grader import kit
+from grader.kit import CheckFailure, Grad, StudentException, compare, diagnose
+from grader.kit.strategies import MHAInputs, mha_inputs, randn, rich_mha_inputs
 from reference import multihead as ref
 from reference.mistakes import multihead as mistakes
 
@@ -27,25 +27,20 @@ HINT_VALUES = "Compare your code with the formula in the README, one stage at a 
 
 def build(student, inputs: MHAInputs, dtype: torch.dtype):
     """The student's module with the bundle's weights loaded, in ``dtype``."""
-    module = student.new(CLASS, inputs.embed_dim, inputs.num_heads, bias=inputs.bias)
-    if dtype != torch.float32:
-        module.to_dtype(dtype)
-    module.load_state_dict(inputs.state_dict(dtype))
-    return module
+    return kit.build(student, CLASS, inputs.embed_dim, inputs.num_heads, bias=inputs.bias,
+                     state=inputs.state_dict(dtype), dtype=dtype)
 
 
 def forward(module, query, key, value, mask, **options):
-    kwargs = {} if mask is None else {"mask": mask}
-    return module.run(query, key, value, **kwargs, **options)
+    return kit.forward(module, query, key, value, mask=mask, **options)
 
 
 def oracle(inputs: MHAInputs, dtype: torch.dtype):
     """(float64 oracle, reference in ``dtype``), each an (output, weights) pair."""
-    q, k, v, mask = inputs.tensors(torch.float64)
-    exact = ref.multihead_attention(q, k, v, inputs.state_dict(torch.float64), inputs.num_heads, mask)
-    q, k, v, mask = inputs.tensors(dtype)
-    same = ref.multihead_attention(q, k, v, inputs.state_dict(dtype), inputs.num_heads, mask)
-    return exact, same
+    def compute(dtype):
+        q, k, v, mask = inputs.tensors(dtype)
+        return ref.multihead_attention(q, k, v, inputs.state_dict(dtype), inputs.num_heads, mask)
+    return kit.oracle_pair(compute, dtype=dtype)
 
 
 def matching_mistakes(got, inputs: MHAInputs, dtype: torch.dtype) -> list:
@@ -64,38 +59,33 @@ def disambiguate(student, found: list, inputs: MHAInputs, dtype: torch.dtype) ->
 
     Small shrunk examples often cannot tell mistakes apart (with one head, a wrong head
     split is invisible). A fixed input with two heads, Lq != Lk and the same kind of
-    mask separates them; what still matches there is the diagnosis.
+    mask separates them; what still matches there is the diagnosis (nothing left: the
+    small input's match was a coincidence).
     """
-    if len(found) < 2 or student is None:
+    if student is None:
         return found
-    kind = "random" if inputs.mask_kind == "padding" else inputs.mask_kind  # padding may leave one key
-    rich = MHAInputs(batch=2, lq=3, lk=4 if kind != "causal" else 3, num_heads=2, head_dim=3,
-                     bias=True, mask_kind=kind, seed=11, dtype=dtype)
-    try:
-        module = build(student, rich, dtype)
+
+    def ask(rich):
         q, k, v, mask = rich.tensors()
-        got = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
-    except (errors.StudentError, errors.CheckFailure):
-        return found
-    again = matching_mistakes(got, rich, dtype)
-    return [m for m in found if m in again]  # nothing left: the small input's match was a coincidence
+        return compare.expect_tuple(forward(build(student, rich, dtype), q, k, v, mask).value, NAMES,
+                                    what=f"{CLASS}.forward")
+
+    return kit.narrow(found, [rich_mha_inputs(inputs.mask_kind, dtype)], ask=ask,
+                      matching=lambda got, rich: matching_mistakes(got, rich, dtype), keep_all=False)
 
 
 def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None) -> None:
     """Fail with a description (and a diagnosis) unless (output, weights) match the reference."""
     exact, same = oracle(inputs, dtype)
-    got = compare.expect_tuple(got, NAMES, what=f"{CLASS}.forward")
-    for value, like, name in zip(got, same, NAMES):
-        compare.expect_tensor(value, name=name, like=like)
+    got = kit.expect_tensors(got, same, names=NAMES, what=f"{CLASS}.forward")
     mask = inputs.tensors(torch.float64)[3]
 
     def diagnosis(_):
         found = disambiguate(student, matching_mistakes(got, inputs, dtype), inputs, dtype)
         return diagnose.describe(found)
 
-    def pictures(_):
-        from grader import figures  # heatmaps of one small (Lq, Lk) slice, () when too big
-        return figures.attention_heatmaps(got[1], same[1], mask)
+    def pictures(_):  # heatmaps of one small (Lq, Lk) slice, () when too big
+        return kit.figures.attention_heatmaps(got[1], same[1], mask)
 
     # Weights first: a wrong weight explains a wrong output, not the other way round.
     for index in (1, 0):
@@ -117,31 +107,31 @@ def test_constructor(student):
         for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
             child = children.get(name)
             if child is None:
-                raise errors.CheckFailure(f"MultiHeadAttention(12, 3) has no submodule named {name!r}.",
+                raise CheckFailure(f"MultiHeadAttention(12, 3) has no submodule named {name!r}.",
                                           details=f"Submodules found: {sorted(children) or 'none'}.",
                                           hint="Name the four projections exactly q_proj, k_proj, v_proj, out_proj.")
             if child.get("type") != "torch.nn.modules.linear.Linear":
-                raise errors.CheckFailure(f"{name} should be a torch.nn.Linear, got {child.get('type')}.")
+                raise CheckFailure(f"{name} should be a torch.nn.Linear, got {child.get('type')}.")
             if (child.get("in_features"), child.get("out_features")) != (12, 12):
-                raise errors.CheckFailure(
+                raise CheckFailure(
                     f"{name} should be Linear(12, 12) for embed_dim=12, got "
                     f"Linear({child.get('in_features')}, {child.get('out_features')}).")
             if child.get("bias") is not bias:
-                raise errors.CheckFailure(f"{name} should have bias={bias} when bias={bias} is passed.")
+                raise CheckFailure(f"{name} should have bias={bias} when bias={bias} is passed.")
         expected = {f"{n}.{p}" for n in ("q_proj", "k_proj", "v_proj", "out_proj")
                     for p in (("weight", "bias") if bias else ("weight",))}
         extra = sorted(set(module.parameters) - expected)
         if extra:
-            raise errors.CheckFailure(f"MultiHeadAttention has parameters beyond the four projections: {extra}.")
+            raise CheckFailure(f"MultiHeadAttention has parameters beyond the four projections: {extra}.")
     try:
         student.new(CLASS, 10, 3)
-    except errors.StudentException as error:
+    except StudentException as error:
         if error.type_name != "ValueError":
-            raise errors.CheckFailure(
+            raise CheckFailure(
                 f"MultiHeadAttention(10, 3) raised {error.type_name}; it should raise ValueError "
                 "(10 is not divisible by 3).") from None
     else:
-        raise errors.CheckFailure("MultiHeadAttention(10, 3) did not raise ValueError, "
+        raise CheckFailure("MultiHeadAttention(10, 3) did not raise ValueError, "
                                   "but embed_dim=10 is not divisible by num_heads=3.",
                                   hint="Check embed_dim % num_heads in __init__ and raise ValueError.")
 
@@ -212,10 +202,8 @@ def test_cross_attention_shapes(student, inputs):
     """Cross-attention shapes: (B, Lq, E) and (B, H, Lq, Lk)"""
     module = build(student, inputs, torch.float64)
     q, k, v, mask = inputs.tensors()
-    got = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
     _, same = oracle(inputs, torch.float64)
-    for value, like, name in zip(got, same, NAMES):
-        compare.expect_tensor(value, name=name, like=like)
+    kit.expect_tensors(forward(module, q, k, v, mask).value, same, names=NAMES, what=f"{CLASS}.forward")
 
 
 @pytest.mark.points(1)
@@ -225,16 +213,8 @@ def test_inputs_unmodified(student):
     module = build(student, inputs, torch.float64)
     q, k, v, mask = inputs.tensors()
     reply = forward(module, q, k, v, mask, echo_inputs=True)
-    after = reply.inputs_after or {}
-    sent = {"query": q, "key": k, "value": v, "mask": mask}
-    received = dict(zip(("query", "key", "value"), after.get("args") or ()))
-    received["mask"] = (after.get("kwargs") or {}).get("mask")
-    for name, original in sent.items():
-        now = received.get(name)
-        if not isinstance(now, torch.Tensor) or now.shape != original.shape or not torch.equal(now, original):
-            raise errors.CheckFailure(f"forward modified its {name} argument in place.",
-                                      hint="Use out-of-place operations (x = x * s, not x *= s; "
-                                           "masked_fill, not masked_fill_) on tensors you were given.")
+    kit.check_unmodified(reply, [("query", 0, q), ("key", 1, k), ("value", 2, v), ("mask", "mask", mask)],
+                         fn="forward")
 
 
 # -- gradients ---------------------------------------------------------------------
@@ -251,19 +231,10 @@ def test_gradients(student, inputs, grad_seed):
     reply = forward(module, q, k, v, mask, grad=Grad(wrt=(0, 1, 2), grad_outputs=(d_out, None), params=True))
     # Wrong outputs explain wrong gradients: say so first (with the diagnosis).
     compare_pair(reply.value, inputs, dtype, student)
-    if not reply.has_graph:
-        raise errors.CheckFailure("No gradient reaches the output: it does not require grad.",
-                                  hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
-    expected = _reference_grads(inputs, d_out)
-    for name, exact in expected.items():
-        got = reply.param_grads.get(name) if "." in name else reply.input_grads.get(("query", "key", "value").index(name))
-        label = f"gradient of {name}"
-        if got is None:
-            raise errors.CheckFailure(f"No {label}: it is not used in a differentiable way.")
-        compare.expect_tensor(got, name=label, like=exact)
-        compare.assert_close(got, oracle=exact, ref=exact, name=label, kind="grad",
-                             hint="Wrong gradients with right outputs usually mean a detach() or an "
-                                  "in-place operation on a tensor autograd needs.")
+    kit.require_graph(reply)
+    kit.check_gradients(reply, _reference_grads(inputs, d_out), inputs=("query", "key", "value"),
+                        hint="Wrong gradients with right outputs usually mean a detach() or an "
+                             "in-place operation on a tensor autograd needs.")
 
 
 def _reference_grads(inputs: MHAInputs, d_out: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -295,7 +266,7 @@ def test_vectorised(student):
     grown = {key: n for key, n in counts.items() if n is not None and base is not None and n > base + 2}
     if grown:
         (batch, heads), n = max(grown.items(), key=lambda item: item[1])
-        raise errors.CheckFailure(
+        raise CheckFailure(
             f"forward runs {n} tensor operations for batch={batch}, heads={heads} but {base} for "
             "batch=2, heads=2: there is a Python loop over the batch or the heads.",
             hint="Process all batch items and heads at once with batched matmul (@) on (B, H, L, Dh) tensors.",
@@ -323,10 +294,10 @@ def test_masked_keys_cannot_leak(student, inputs):
     before = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
     huge_k = torch.where(hidden[..., None], torch.full_like(k, 1e6), k)
     huge_v = torch.where(hidden[..., None], torch.full_like(v, 1e6), v)
-    after = compare.expect_tuple(forward(module, q, huge_k, huge_v, mask).value, NAMES, what=f"{CLASS}.forward")
     _, same = oracle(inputs, torch.float64)
+    after = kit.expect_tensors(forward(module, q, huge_k, huge_v, mask).value, same, names=NAMES,
+                               what=f"{CLASS}.forward")
     for b, a, s_, name in zip(before, after, same, NAMES):
-        compare.expect_tensor(a, name=name, like=s_)
         keep = rows if name == "output" else rows[:, None, :].expand(-1, inputs.num_heads, -1)
         compare.assert_close(a[keep], oracle=b[keep], ref=s_[keep], name=f"{name} after changing masked keys",
                              hint="Give masked scores -inf (or zero their weights exactly) so that no value of "

@@ -5,89 +5,30 @@ The sequence-to-sequence model built on it is checked in test_seq2seq.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader import compare, diagnose, errors
-from grader.proxy import Grad
-from grader.strategies import dims, randn, seeds
+from grader import kit
+from grader.kit import CheckFailure, Grad, compare, diagnose
+from grader.kit.strategies import AdditiveInputs, additive_inputs, randn
 from reference import encoder_decoder as ref
 from reference.mistakes import additive as mistakes
 
 CLASS = "AdditiveAttention"
 NAMES = ("context", "weights")
+INPUTS = ("query", "keys", "values")
 HINT = "Work through the formula in the README on a batch of one with L=3, printing each stage's shape."
 
 
-@dataclass(frozen=True)
-class AdditiveInputs:
-    """One additive-attention problem: sizes, a seed, and whether (and how) to mask."""
-
-    batch: int
-    length: int
-    query_dim: int
-    key_dim: int
-    value_dim: int
-    hidden_dim: int
-    mask_kind: str  # "none", "padding" (>= 1 real position per row), "empty_rows"
-    seed: int
-    dtype: torch.dtype = torch.float64
-
-    def tensors(self, dtype: torch.dtype | None = None):
-        dtype = dtype or self.dtype
-        query = randn((self.batch, self.query_dim), seed=self.seed, dtype=dtype)
-        keys = randn((self.batch, self.length, self.key_dim), seed=self.seed + 1, dtype=dtype)
-        values = randn((self.batch, self.length, self.value_dim), seed=self.seed + 2, dtype=dtype)
-        mask = None
-        if self.mask_kind != "none":
-            g = torch.Generator().manual_seed(self.seed + 3)
-            lengths = torch.randint(1, self.length + 1, (self.batch,), generator=g)
-            mask = torch.arange(self.length)[None, :] < lengths[:, None]   # (B, L)
-            if self.mask_kind == "empty_rows":
-                mask[0] = False                                               # a row with no real position
-        return query, keys, values, mask
-
-    def state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
-        dtype = dtype or self.dtype
-        return {
-            "query_proj.weight": randn((self.hidden_dim, self.query_dim), seed=self.seed + 10, dtype=dtype,
-                                       scale=self.query_dim ** -0.5),
-            "key_proj.weight": randn((self.hidden_dim, self.key_dim), seed=self.seed + 11, dtype=dtype,
-                                     scale=self.key_dim ** -0.5),
-            "score.weight": randn((1, self.hidden_dim), seed=self.seed + 12, dtype=dtype,
-                                  scale=2 * self.hidden_dim ** -0.5),
-        }
-
-    def __repr__(self) -> str:
-        return (f"AdditiveInputs(B={self.batch}, L={self.length}, Dq={self.query_dim}, Dk={self.key_dim}, "
-                f"Dv={self.value_dim}, hidden={self.hidden_dim}, mask={self.mask_kind!r}, "
-                f"dtype={str(self.dtype).replace('torch.', '')}, seed={self.seed})")
-
-
-@st.composite
-def additive_inputs(draw, *, dtypes=(torch.float64,), masks=("none",)) -> AdditiveInputs:
-    return AdditiveInputs(
-        batch=draw(dims(min_value=2, max_value=4)), length=draw(dims(min_value=1, max_value=6)),
-        query_dim=draw(dims(max_value=5)), key_dim=draw(dims(max_value=5)), value_dim=draw(dims(max_value=5)),
-        hidden_dim=draw(dims(min_value=2, max_value=6)), mask_kind=draw(st.sampled_from(masks)),
-        seed=draw(seeds()), dtype=draw(st.sampled_from(dtypes)))
-
-
 def build(student, inputs: AdditiveInputs, dtype: torch.dtype):
-    module = student.new(CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim)
-    if dtype != torch.float32:
-        module.to_dtype(dtype)
-    module.load_state_dict(inputs.state_dict(dtype))
-    return module
+    return kit.build(student, CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim,
+                     state=inputs.state_dict(dtype), dtype=dtype)
 
 
 def forward(module, query, keys, values, mask, **options):
-    kwargs = {} if mask is None else {"mask": mask}
-    return module.run(query, keys, values, **kwargs, **options)
+    return kit.forward(module, query, keys, values, mask=mask, **options)
 
 
 def reference(inputs: AdditiveInputs, dtype: torch.dtype):
@@ -98,10 +39,8 @@ def reference(inputs: AdditiveInputs, dtype: torch.dtype):
 
 
 def compare_pair(got, inputs: AdditiveInputs, dtype: torch.dtype) -> None:
-    exact, same = reference(inputs, torch.float64), reference(inputs, dtype)
-    got = compare.expect_tuple(got, NAMES, what=f"{CLASS}.forward")
-    for value, like, name in zip(got, same, NAMES):
-        compare.expect_tensor(value, name=name, like=like)
+    exact, same = kit.oracle_pair(lambda d: reference(inputs, d), dtype=dtype)
+    got = kit.expect_tensors(got, same, names=NAMES, what=f"{CLASS}.forward")
     allowed = [compare.allowed_error(s, e) for s, e in zip(same, exact)]
     q, k, v, mask = inputs.tensors(torch.float64)
     params = inputs.state_dict(torch.float64)
@@ -122,15 +61,15 @@ def test_constructor(student):
     for name, (fan_in, fan_out) in expected.items():
         child = module.children.get(name)
         if child is None or child.get("type") != "torch.nn.modules.linear.Linear":
-            raise errors.CheckFailure(f"AdditiveAttention(3, 5, 7) needs a torch.nn.Linear named {name!r}.",
+            raise CheckFailure(f"AdditiveAttention(3, 5, 7) needs a torch.nn.Linear named {name!r}.",
                                       details=f"Submodules found: {sorted(module.children) or 'none'}.")
         if (child.get("in_features"), child.get("out_features")) != (fan_in, fan_out) or child.get("bias"):
-            raise errors.CheckFailure(
+            raise CheckFailure(
                 f"{name} should be Linear({fan_in}, {fan_out}, bias=False), got Linear("
                 f"{child.get('in_features')}, {child.get('out_features')}, bias={child.get('bias')}).")
     extra = sorted(set(module.parameters) - {f"{n}.weight" for n in expected})
     if extra:
-        raise errors.CheckFailure(f"AdditiveAttention has parameters beyond the three projections: {extra}.")
+        raise CheckFailure(f"AdditiveAttention has parameters beyond the three projections: {extra}.")
 
 
 @pytest.mark.points(3)
@@ -174,23 +113,12 @@ def test_gradients(student, inputs, grad_seed):
     d_context = randn((inputs.batch, inputs.value_dim), seed=grad_seed)
     reply = forward(module, q, k, v, mask, grad=Grad(wrt=(0, 1, 2), grad_outputs=(d_context, None), params=True))
     compare_pair(reply.value, inputs, torch.float64)
-    if not reply.has_graph:
-        raise errors.CheckFailure("No gradient reaches the context: it does not require grad.",
-                                  hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
-    leaves = {"query": q, "keys": k, "values": v}
-    leaves = {n: t.clone().requires_grad_(True) for n, t in leaves.items()}
+    kit.require_graph(reply, output="context")
+    leaves = {n: t.clone().requires_grad_(True) for n, t in zip(INPUTS, (q, k, v))}
     model = ref.AdditiveAttention(inputs.query_dim, inputs.key_dim, inputs.hidden_dim).double()
     model.load_state_dict(inputs.state_dict(torch.float64))
-    context, _ = model(leaves["query"], leaves["keys"], leaves["values"], mask)
+    context, _ = model(*leaves.values(), mask)
     context.backward(d_context)
-    expected = {n: t.grad for n, t in leaves.items()}
-    expected.update({n: p.grad for n, p in model.named_parameters()})
-    for index, name in enumerate(("query", "keys", "values")):
-        expected[index] = expected.pop(name)
-    for key, exact in expected.items():
-        got = reply.input_grads.get(key) if isinstance(key, int) else reply.param_grads.get(key)
-        label = f"gradient of {('query', 'keys', 'values')[key] if isinstance(key, int) else key}"
-        if got is None:
-            raise errors.CheckFailure(f"No {label}: it is not used in a differentiable way.")
-        compare.expect_tensor(got, name=label, like=exact)
-        compare.assert_close(got, oracle=exact, ref=exact, name=label, kind="grad")
+    expected = {n: p.grad for n, p in model.named_parameters()}  # the parameters first, then the inputs
+    expected.update({n: t.grad for n, t in leaves.items()})
+    kit.check_gradients(reply, expected, inputs=INPUTS)

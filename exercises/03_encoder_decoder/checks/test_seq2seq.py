@@ -10,7 +10,6 @@ submission only for forward passes and parameter gradients, so a model that
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import pytest
@@ -18,9 +17,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import compare, diagnose, errors, results
-from grader.proxy import Grad
-from grader.strategies import dims, generator, randn, seeds
+from grader import kit
+from grader.kit import CheckFailure, Curve, Grad, compare, diagnose
+from grader.kit.strategies import Seq2SeqInputs, generator, randn, seeded, seq2seq_inputs
 from reference import encoder_decoder as ref
 from reference.mistakes import seq2seq as mistakes
 
@@ -33,116 +32,35 @@ HINT = ("Follow the step in the README on a batch of one: print the state, the c
         "of step 0, and compare the shapes with the table there.")
 
 
-@dataclass(frozen=True)
-class Seq2SeqInputs:
-    """One model and one batch: sizes, lengths and a seed for the tokens and the weights."""
-
-    batch: int
-    src_len: int
-    tgt_len: int
-    src_vocab: int
-    tgt_vocab: int
-    embed_dim: int
-    hidden_dim: int
-    attention_dim: int
-    seed: int
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return self.src_vocab, self.tgt_vocab, self.embed_dim, self.hidden_dim, self.attention_dim
-
-    def tensors(self, padding: str = "zeros"):
-        """src (B, S), src_mask (B, S), tgt_in (B, T); ``padding`` says which tokens sit at padding."""
-        g = generator(self.seed)
-        lengths = torch.randint(1, self.src_len + 1, (self.batch,), generator=g)
-        lengths[0] = self.src_len                                        # one full row, one padded at most
-        src = torch.randint(0, self.src_vocab, (self.batch, self.src_len), generator=g)
-        mask = torch.arange(self.src_len)[None, :] < lengths[:, None]   # (B, S), real tokens first
-        if padding == "zeros":
-            src = src.masked_fill(~mask, 0)
-        else:  # any other tokens: padding must not matter
-            other = torch.randint(0, self.src_vocab, src.shape, generator=generator(self.seed + 1))
-            src = torch.where(mask, src, other)
-        tgt_in = torch.randint(0, self.tgt_vocab, (self.batch, self.tgt_len), generator=g)
-        return src, mask, tgt_in
-
-    def model(self, dtype: torch.dtype = torch.float64) -> ref.Seq2Seq:
-        with _seeded(self.seed):
-            return ref.Seq2Seq(*self.sizes).to(dtype)
-
-    def __repr__(self) -> str:
-        return (f"Seq2SeqInputs(B={self.batch}, S={self.src_len}, T={self.tgt_len}, "
-                f"src_vocab={self.src_vocab}, tgt_vocab={self.tgt_vocab}, embed={self.embed_dim}, "
-                f"hidden={self.hidden_dim}, attention={self.attention_dim}, seed={self.seed})")
-
-
-@contextlib.contextmanager
-def _seeded(seed: int):
-    """Initialise with torch's default initialisers, from ``seed``, without touching the global RNG."""
-    with torch.random.fork_rng(devices=[]):
-        # Only the CPU generator: torch.manual_seed also queues a seed for every lazy
-        # accelerator backend, formatting a stack trace for each (milliseconds a call).
-        torch.default_generator.manual_seed(seed)
-        yield
-
-
-@st.composite
-def seq2seq_inputs(draw) -> Seq2SeqInputs:
-    return Seq2SeqInputs(
-        batch=draw(dims(min_value=2, max_value=3)), src_len=draw(dims(min_value=1, max_value=5)),
-        tgt_len=draw(dims(min_value=1, max_value=4)), src_vocab=draw(dims(min_value=2, max_value=7)),
-        tgt_vocab=draw(dims(min_value=2, max_value=7)), embed_dim=draw(dims(min_value=1, max_value=4)),
-        hidden_dim=draw(dims(min_value=1, max_value=5)), attention_dim=draw(dims(min_value=1, max_value=4)),
-        seed=draw(seeds()))
+def model_of(inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64) -> ref.Seq2Seq:
+    """The reference model for ``inputs``, initialised from its seed."""
+    with seeded(inputs.seed):
+        return ref.Seq2Seq(*inputs.sizes).to(dtype)
 
 
 def build(student, inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64, class_name: str = MODEL):
     """The student's model (or Encoder) with the reference's weights loaded into it."""
-    model = inputs.model(dtype)
+    model = model_of(inputs, dtype)
     if class_name == "Encoder":
         args, state = (inputs.src_vocab, inputs.embed_dim, inputs.hidden_dim), model.encoder.state_dict()
     else:
         args, state = inputs.sizes, model.state_dict()
-    module = student.new(class_name, *args)
-    if dtype != torch.float32:
-        module.to_dtype(dtype)
-    _expect_parameters(module, state, f"{class_name}{args}")
-    module.load_state_dict(state)
-    return module
-
-
-def _expect_parameters(module, state: dict[str, torch.Tensor], what: str) -> None:
-    """Fail unless the student's module has exactly the parameters (names, shapes) of ``state``."""
-    expected = {n: list(t.shape) for n, t in state.items()}
-    got = {n: list(shape) for n, (shape, _) in module.parameters.items()}
-    missing = sorted(set(expected) - set(got))
-    extra = sorted(set(got) - set(expected))
-    wrong = sorted(n for n in set(got) & set(expected) if got[n] != expected[n])
-    if missing or extra or wrong:
-        lines = [f"missing: {', '.join(missing)}"] if missing else []
-        lines += [f"not in the specification: {', '.join(extra)}"] if extra else []
-        lines += [f"{n} has shape {tuple(got[n])}, expected {tuple(expected[n])}" for n in wrong]
-        raise errors.CheckFailure(f"The parameters of {what} are not the ones the README specifies.",
-                                  details="\n".join(lines),
-                                  hint="Use exactly the submodules, names and sizes listed in the README.")
+    return kit.build(student, class_name, *args, state=state, dtype=dtype, layout=f"{class_name}{args}")
 
 
 def reference_output(inputs: Seq2SeqInputs, padding: str = "zeros"):
-    model = inputs.model()
+    model = model_of(inputs)
     with torch.no_grad():
         return model(*inputs.tensors(padding))
 
 
 def expect_pair(value, inputs: Seq2SeqInputs) -> tuple[torch.Tensor, torch.Tensor]:
-    logits, weights = compare.expect_tuple(value, NAMES, what=f"{MODEL}.forward")
-    like_logits, like_weights = reference_output(inputs)
-    return (compare.expect_tensor(logits, name="logits", like=like_logits),
-            compare.expect_tensor(weights, name="weights", like=like_weights))
+    return kit.expect_tensors(value, reference_output(inputs), names=NAMES, what=f"{MODEL}.forward")
 
 
 def diagnosis_of(got, inputs: Seq2SeqInputs, tensors: tuple | None = None) -> str | None:
     """The known mistake whose (logits, weights) equal ``got`` on ``tensors`` (default: the inputs')."""
-    model = inputs.model()
+    model = model_of(inputs)
     src, mask, tgt_in = tensors or inputs.tensors()
     with torch.no_grad():
         right = model(src, mask, tgt_in)
@@ -158,7 +76,7 @@ def test_model_constructor(student):
     inputs = Seq2SeqInputs(batch=1, src_len=1, tgt_len=1, src_vocab=11, tgt_vocab=13, embed_dim=4,
                            hidden_dim=6, attention_dim=5, seed=0)
     module = student.new(MODEL, *inputs.sizes)
-    _expect_parameters(module, inputs.model().state_dict(), f"{MODEL}{inputs.sizes}")
+    kit.expect_parameters(module, model_of(inputs).state_dict(), what=f"{MODEL}{inputs.sizes}")
 
 
 MSG_OUTPUTS_AT_PADDING = ("Your encoder's outputs keep the GRU's values at padding positions; set them to 0 "
@@ -176,7 +94,7 @@ def test_encoder_matches_reference(student, inputs):
     src, mask, _ = inputs.tensors()
     got = compare.expect_tuple(encoder(src, mask), ("outputs", "final"), what="Encoder.forward")
     with torch.no_grad():
-        reference = inputs.model().encoder
+        reference = model_of(inputs).encoder
         right = reference(src, mask)
         raw = reference.rnn(reference.embedding(src))[0]               # (B, S, H), padding not zeroed
     known = {"outputs": (raw, MSG_OUTPUTS_AT_PADDING), "final": (raw[:, -1], MSG_FINAL_AFTER_PADDING)}
@@ -220,7 +138,7 @@ def test_padding_changes_nothing(student, inputs):
     masked = ~mask[:, None, :].expand_as(weights)
     if bool((weights[masked] != 0).any()):
         b, t, s = (int(i) for i in torch.nonzero(masked & (weights != 0))[0])
-        raise errors.CheckFailure(
+        raise CheckFailure(
             f"The decoder's attention gives weight {float(weights[b, t, s]):.3g} to padding position {s} "
             f"of row {b} at step {t}; padding must get exactly 0.",
             diagnosis=diagnosis_of((logits, weights), inputs),
@@ -228,7 +146,7 @@ def test_padding_changes_nothing(student, inputs):
     sums = weights.sum(dim=-1)
     if not torch.allclose(sums, torch.ones_like(sums), atol=1e-9, rtol=0):
         b, t = (int(i) for i in torch.nonzero((sums - 1).abs() > 1e-9)[0])
-        raise errors.CheckFailure(f"The attention weights of row {b} at step {t} sum to {float(sums[b, t]):.6g} "
+        raise CheckFailure(f"The attention weights of row {b} at step {t} sum to {float(sums[b, t]):.6g} "
                                   "over the real tokens; they must sum to 1.")
     other = model(*inputs.tensors(padding="other"))
     other_logits, other_weights = expect_pair(other, inputs)
@@ -236,9 +154,8 @@ def test_padding_changes_nothing(student, inputs):
         allowed = compare.allowed_error(first, first)
         m = compare.mismatch(got, first, allowed, name=name)
         if m is not None:
-            raise errors.CheckFailure(
-                f"Changing only the padding tokens of the source changed the {name}.",
-                details=compare.format_mismatch(m), mismatch=m,
+            raise CheckFailure(
+                f"Changing only the padding tokens of the source changed the {name}.", mismatch=m,
                 diagnosis=diagnosis_of((logits, weights), inputs),
                 hint="Padding must never reach an output: the encoder's final state comes from the last "
                      "real token, and the attention masks padding out.")
@@ -263,10 +180,9 @@ def test_teacher_forcing_is_causal(student, inputs, step):
         # Either answer may be the one that shows the mistake (on the first, tgt_in[:, t + 1] can
         # happen to equal tgt_in[:, t]).
         diagnosis = diagnosis_of((logits, weights), inputs) or diagnosis_of(later, inputs, (src, mask, changed))
-        raise errors.CheckFailure(
+        raise CheckFailure(
             f"Changing the target tokens after step {step} changed the logits of {steps}: the decoder "
-            "sees tokens it is meant to predict.",
-            details=compare.format_mismatch(m), mismatch=m, diagnosis=diagnosis,
+            "sees tokens it is meant to predict.", mismatch=m, diagnosis=diagnosis,
             hint="At step t the decoder may read tgt_in[:, t] and earlier, never later.")
 
 
@@ -284,19 +200,11 @@ def test_model_gradients(student, inputs, grad_seed):
     for index in (1, 0):
         compare.assert_close(got[index], oracle=right[index], ref=right[index], name=NAMES[index],
                              diagnose=lambda _: diagnosis_of(got, inputs), hint=HINT)
-    if not reply.has_graph:
-        raise errors.CheckFailure("No gradient reaches the logits: they do not require grad.",
-                                  hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
-    reference = inputs.model()
+    kit.require_graph(reply, summary="No gradient reaches the logits: they do not require grad.")
+    reference = model_of(inputs)
     logits, _ = reference(src, mask, tgt_in)
     logits.backward(d_logits)
-    for name, parameter in reference.named_parameters():
-        value = reply.param_grads.get(name)
-        label = f"gradient of {name}"
-        if value is None:
-            raise errors.CheckFailure(f"No {label}: the parameter is not used in a differentiable way.")
-        compare.expect_tensor(value, name=label, like=parameter.grad)
-        compare.assert_close(value, oracle=parameter.grad, ref=parameter.grad, name=label, kind="grad")
+    kit.check_gradients(reply, {name: parameter.grad for name, parameter in reference.named_parameters()})
 
 
 # -- learning: the grader trains the submission's model on a toy task ----------------------------
@@ -348,26 +256,6 @@ def _logits(value, task: ReverseTask, n: int) -> torch.Tensor:
     return compare.expect_tensor(logits, name="logits", like=like)
 
 
-class Adam:
-    """Adam (Kingma and Ba, 2015) with torch.optim.Adam's defaults, written out: constructing
-    torch.optim.Adam imports torch._dynamo, about a second of every grade of this exercise."""
-
-    def __init__(self, weights: dict[str, torch.Tensor], *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.weights, self.lr, self.betas, self.eps, self.steps = weights, lr, betas, eps, 0
-        self.first = {n: torch.zeros_like(w) for n, w in weights.items()}
-        self.second = {n: torch.zeros_like(w) for n, w in weights.items()}
-
-    @torch.no_grad()
-    def step(self, grads: dict[str, torch.Tensor]) -> None:
-        self.steps += 1
-        beta1, beta2 = self.betas
-        for name, weight in self.weights.items():
-            m = self.first[name].mul_(beta1).add_(grads[name], alpha=1 - beta1)
-            v = self.second[name].mul_(beta2).addcmul_(grads[name], grads[name], value=1 - beta2)
-            denominator = (v.sqrt() / (1 - beta2 ** self.steps) ** 0.5).add_(self.eps)
-            weight.addcdiv_(m, denominator, value=-self.lr / (1 - beta1 ** self.steps))
-
-
 def train(student, task: ReverseTask) -> tuple[list[float], float]:
     """Train the submission's model on ``task``; return the losses and the held-out accuracy.
 
@@ -376,12 +264,12 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
     for the parameter gradients, and takes an Adam step: two round trips a step.
     """
     sizes = (task.vocab, task.vocab, task.embed_dim, task.hidden_dim, task.attention_dim)
-    with _seeded(task.seed):
+    with seeded(task.seed):
         initial = ref.Seq2Seq(*sizes).state_dict()
     module = student.new(MODEL, *sizes)
-    _expect_parameters(module, initial, f"{MODEL}{sizes}")
+    kit.expect_parameters(module, initial, what=f"{MODEL}{sizes}")
     weights = {n: t.detach().clone() for n, t in initial.items()}
-    optimiser = Adam(weights, lr=task.learning_rate)
+    optimiser = kit.Adam(weights, lr=task.learning_rate)
     g = generator(task.seed + 1)
     losses = []
     for _ in range(task.steps):
@@ -391,15 +279,13 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
         loss = torch.nn.functional.cross_entropy(logits[tgt_mask], tgt_out[tgt_mask])
         loss.backward()
         reply = module.run(src, src_mask, tgt_in, grad=Grad(grad_outputs=(logits.grad, None), params=True))
-        if not reply.has_graph:
-            raise errors.CheckFailure("Training stopped at once: no gradient reaches the logits (they do not "
-                                      "require grad), so the model cannot learn.",
-                                      hint="Do not call .detach(), .numpy() or torch.no_grad() in forward.")
+        kit.require_graph(reply, summary="Training stopped at once: no gradient reaches the logits (they do "
+                                         "not require grad), so the model cannot learn.")
         grads = {}
         for name, weight in weights.items():
             grad = reply.param_grads.get(name)
             if not isinstance(grad, torch.Tensor) or grad.shape != weight.shape:
-                raise errors.CheckFailure(f"Training stopped: no usable gradient for {name}.",
+                raise CheckFailure(f"Training stopped: no usable gradient for {name}.",
                                           hint="Every parameter must take part in forward, differentiably.")
             grads[name] = grad.to(weight.dtype)
         optimiser.step(grads)
@@ -414,13 +300,13 @@ def test_learns_to_reverse(student):
     """Learns to reverse short sequences when the grader trains it"""
     task = ReverseTask()
     losses, accuracy = train(student, task)
-    student.show(curve=results.Curve(title="Training loss of your model (cross-entropy per target token)",
+    student.show(curve=Curve(title="Training loss of your model (cross-entropy per target token)",
                                      values=tuple(losses)))
     student.show(note=f"Trained for {task.steps} steps, the loss went from {losses[0]:.2f} to {losses[-1]:.2f}, "
                       f"and your model then predicted {accuracy:.1%} of the next tokens of {task.held_out} "
                       "new sequences right.")
     if not accuracy >= task.pass_accuracy:  # NaN fails too
-        raise errors.CheckFailure(
+        raise CheckFailure(
             f"After {task.steps} training steps your model predicts {accuracy:.0%} of the next tokens of "
             f"{task.held_out} new sequences right; {task.pass_accuracy:.0%} is needed (the reference "
             "gets over 95%).",

@@ -1,0 +1,210 @@
+"""Tolerance policy and mismatch descriptions: is the student's tensor right, and if not, how wrong.
+
+Part of the check kit (:mod:`grader.kit`).
+
+The policy is an error budget, not one fixed ``atol``. Both the student's result
+and the reference's are computed in the input's dtype and device; each is
+compared with a float64 oracle. The student may be wrong by at most ``FUDGE``
+times the reference's own greatest error, plus a floor that depends on the dtype
+(``FLOORS``), per element::
+
+    |got - oracle| <= fudge * max|ref - oracle| + atol + rtol * |oracle|
+
+so float16, bfloat16 and long reductions are judged by what the dtype can do,
+and a correct float32 answer is never failed by a float64-tight bound.
+
+Every failure raises :class:`~grader.errors.CheckFailure` with a message in the
+shape of ``torch.testing.assert_close``'s: attributes first, then
+"Mismatched elements", then the greatest absolute and relative differences with
+their indices and what was allowed there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from grader import errors, results, wire
+
+# dtype -> (atol, rtol): the floor below which differences never count.
+FLOORS: dict[torch.dtype, tuple[float, float]] = {
+    torch.float64: (1e-10, 1e-9),
+    torch.float32: (1e-6, 1e-5),
+    torch.float16: (1e-3, 1e-3),
+    torch.bfloat16: (8e-3, 8e-3),
+}
+# budget -> multiple of the reference's own error the student may have: outputs, or gradients
+# (whose reference error is itself a sum of rounding errors along the backward pass).
+FUDGE = {"output": 4.0, "grad": 8.0}
+SMALL_TENSOR = 64  # elements: show expected and got in full up to this size
+
+MSG_NOT_CLOSE = "Wrong values in {name}."
+MSG_SHAPE = "{name} has shape {got}, expected {expected}."
+MSG_DTYPE = "{name} has dtype {got}, expected {expected} (the dtype of the inputs)."
+MSG_DEVICE = "{name} is on device {got}, expected {expected} (the device of the inputs)."
+MSG_TYPE = "{name} should be a {expected}, got {got}."
+MSG_NAN = "{name} contains NaN or inf at index {index}, where the expected value is {expected:.4g}."
+
+
+def describe_type(value: Any) -> str:
+    if isinstance(value, wire.Opaque):
+        return value.type_name
+    if isinstance(value, torch.Tensor):
+        return "torch.Tensor"
+    if isinstance(value, np.ndarray):
+        return "numpy.ndarray"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} values"
+    if isinstance(value, list):
+        return f"a list of {len(value)} values"
+    if value is None:
+        return "None"
+    return type(value).__name__
+
+
+def expect_tuple(value: Any, names: Sequence[str], *, what: str) -> tuple:
+    """``value`` must be a tuple (or list) of ``len(names)`` items."""
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        raise errors.WrongType(
+            f"{what} should return a tuple ({', '.join(names)}), got {describe_type(value)}.")
+    return tuple(value)
+
+
+def expect_tensor(value: Any, *, name: str, like: torch.Tensor | None = None) -> torch.Tensor:
+    """``value`` must be a plain torch tensor (of ``like``'s shape, dtype and device)."""
+    if not isinstance(value, torch.Tensor):
+        raise errors.WrongType(MSG_TYPE.format(name=name, expected="torch.Tensor", got=describe_type(value)))
+    if like is not None:
+        check_attributes(value, like, name=name)
+    return value
+
+
+def expect_array(value: Any, *, name: str, like: np.ndarray | None = None) -> np.ndarray:
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        raise errors.WrongType(MSG_TYPE.format(name=name, expected="numpy.ndarray", got=describe_type(value)))
+    if like is not None:
+        if value.shape != like.shape:
+            raise errors.CheckFailure(MSG_SHAPE.format(name=name, got=value.shape, expected=like.shape))
+        if value.dtype != like.dtype:
+            raise errors.CheckFailure(MSG_DTYPE.format(name=name, got=value.dtype, expected=like.dtype))
+    return value
+
+
+def check_attributes(got: torch.Tensor, like: torch.Tensor, *, name: str) -> None:
+    if tuple(got.shape) != tuple(like.shape):
+        raise errors.CheckFailure(MSG_SHAPE.format(name=name, got=tuple(got.shape), expected=tuple(like.shape)))
+    if got.dtype != like.dtype:
+        raise errors.CheckFailure(MSG_DTYPE.format(name=name, got=got.dtype, expected=like.dtype))
+    got_device, expected_device = wire.claimed_device(got), str(like.device)
+    if got_device != expected_device:
+        raise errors.CheckFailure(MSG_DEVICE.format(name=name, got=got_device, expected=expected_device))
+
+
+def _as_tensor(value: Any) -> torch.Tensor:
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        return torch.from_numpy(np.asarray(value).copy())
+    return value
+
+
+def allowed_error(ref: Any, oracle: Any, *, budget: str = "output") -> torch.Tensor:
+    """Per-element absolute error the student may have (see the module docstring)."""
+    ref, oracle = _as_tensor(ref), _as_tensor(oracle).to(torch.float64).cpu()
+    atol, rtol = FLOORS.get(ref.dtype, FLOORS[torch.float32])
+    ref64 = ref.detach().cpu().to(torch.float64)
+    finite = torch.isfinite(oracle) & torch.isfinite(ref64)
+    own = (ref64 - oracle).abs()[finite]
+    own_error = FUDGE[budget] * (float(own.max()) if own.numel() else 0.0)
+    return own_error + atol + rtol * oracle.abs().nan_to_num(0.0, 0.0, 0.0)
+
+
+def mismatch(got: Any, oracle: Any, allowed: torch.Tensor, *, name: str) -> results.Mismatch | None:
+    """Describe where ``got`` exceeds ``allowed``; None if it does not."""
+    got_t = _as_tensor(got)
+    device = wire.claimed_device(got_t) if isinstance(got_t, torch.Tensor) else "cpu"
+    got64 = got_t.detach().cpu().to(torch.float64)
+    oracle64 = _as_tensor(oracle).detach().cpu().to(torch.float64)
+    diff = (got64 - oracle64).abs()
+    same_special = (got64 == oracle64) | (torch.isnan(got64) & torch.isnan(oracle64))
+    diff = torch.where(same_special, torch.zeros_like(diff), diff.nan_to_num(float("inf"), float("inf")))
+    bad = diff > allowed
+    count = int(bad.sum())
+    if count == 0:
+        return None
+    flat = int(torch.argmax(diff.reshape(-1)))
+    index = _unravel(flat, tuple(got64.shape))
+    rel = diff / oracle64.abs().clamp_min(torch.finfo(torch.float64).tiny)
+    rel = torch.where(bad, rel, torch.zeros_like(rel))
+    flat_rel = int(torch.argmax(rel.reshape(-1)))
+    small = got64.numel() <= SMALL_TENSOR
+    return results.Mismatch(
+        name=name,
+        shape=tuple(got64.shape),
+        dtype=str(getattr(got_t, "dtype", "")).replace("torch.", ""),
+        device=device,
+        mismatched=count,
+        total=int(got64.numel()),
+        max_abs=float(diff.reshape(-1)[flat]),
+        max_abs_index=index,
+        max_rel=float(rel.reshape(-1)[flat_rel]),
+        max_rel_index=_unravel(flat_rel, tuple(got64.shape)),
+        allowed_abs=float(allowed.expand_as(diff).reshape(-1)[flat]) if allowed.numel() else 0.0,
+        expected=_nested(oracle64) if small else None,
+        got=_nested(got64) if small else None,
+    )
+
+
+def assert_close(got: Any, *, oracle: Any, ref: Any, name: str, budget: str = "output",
+                 diagnose: Callable[[Any], str | None] | None = None,
+                 figures: Callable[[Any], tuple] | None = None, hint: str | None = None) -> None:
+    """Fail unless ``got`` is within the error budget of ``oracle``.
+
+    ``ref`` is the reference result in the same dtype as ``got`` (it sets the budget);
+    ``budget`` is ``"output"`` or ``"grad"`` (see ``FUDGE``). ``diagnose`` maps the wrong
+    value to a known mistake's message, or None.
+    """
+    m = mismatch(got, oracle, allowed_error(ref, oracle, budget=budget), name=name)
+    if m is None:
+        return
+    got_t = _as_tensor(got)
+    nonfinite = ~torch.isfinite(got_t.detach().cpu().to(torch.float64))
+    expected_finite = torch.isfinite(_as_tensor(oracle).detach().cpu().to(torch.float64))
+    summary = MSG_NOT_CLOSE.format(name=name)
+    if bool((nonfinite & expected_finite).any()):
+        where = _unravel(int(torch.nonzero((nonfinite & expected_finite).reshape(-1))[0]), tuple(got_t.shape))
+        expected_value = float(_as_tensor(oracle).detach().cpu().to(torch.float64)[where])
+        summary = MSG_NAN.format(name=name[:1].upper() + name[1:], index=where, expected=expected_value)
+    raise errors.CheckFailure(
+        summary,
+        diagnosis=diagnose(got) if diagnose else None,
+        mismatch=m,
+        figures=figures(got) if figures else (),
+        hint=hint,
+    )
+
+
+def matches(got: Any, candidate: Any, allowed: torch.Tensor) -> bool:
+    """True if ``got`` equals ``candidate`` (a known mistake's output) within ``allowed``."""
+    got_t, cand = _as_tensor(got), _as_tensor(candidate)
+    if not isinstance(got_t, torch.Tensor) or tuple(got_t.shape) != tuple(cand.shape):
+        return False
+    return mismatch(got_t, cand, allowed, name="") is None
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size if size else 0)
+        flat //= size if size else 1
+    return tuple(reversed(index))
+
+
+def _nested(t: torch.Tensor) -> Any:
+    def fix(x):
+        if isinstance(x, list):
+            return tuple(fix(v) for v in x)
+        return float(x)
+    return fix(t.tolist())

@@ -1,0 +1,175 @@
+"""The pytest plugin that turns an exercise's checks into graded results.
+
+Checks are ordinary pytest tests in ``exercises/<id>/checks/``. This plugin gives
+them a ``student`` fixture (a :class:`grader.sandbox.proxy.Student`), reads their points
+from ``@pytest.mark.points(N)``, and turns each outcome into a
+:class:`grader.results.CheckResult`. Hypothesis runs with a fixed seed, no
+deadline and no example database, so grading is deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from grader import errors, results
+from grader.kit import diagnose
+from grader.sandbox.proxy import Student, SubmissionRunner
+from grader.spec import Exercise
+
+PROFILE = "grading"
+MAX_EXAMPLES = 25
+
+settings.register_profile(
+    PROFILE,
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=False,  # the seed comes from --hypothesis-seed, so --seed can change the examples
+    report_multiple_bugs=False,
+    print_blob=False,
+    # No explain phase: it reruns the failing example many times for a note we don't show.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _draw_no_constants_from_local_source() -> None:
+    """Stop Hypothesis mining constants from the source of 'local' modules.
+
+    Hypothesis (6.131 and later) parses every loaded module outside site-packages
+    and now and then draws the literals it finds there. For grading that costs
+    about 0.15 s per process, and it makes the examples depend on which modules
+    happen to be loaded: a submission graded alone and the same one graded later
+    in a batch could see different inputs. Inputs come from the strategies alone.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - an older Hypothesis has no such mining
+        return
+    if hasattr(providers, "_get_local_constants") and hasattr(providers, "Constants"):
+        empty = providers.Constants()
+        providers._get_local_constants = lambda: empty
+
+
+_draw_no_constants_from_local_source()
+
+MSG_BANNED = "Uses {calls}, which this exercise does not allow; the check's points are withheld."
+MSG_INTERNAL = "The check itself broke ({error}); this is a grader bug, not your mistake. Please report it."
+MSG_NO_POINTS = "{check} has no @pytest.mark.points(N) marker."
+
+student_key = pytest.StashKey[Student]()
+started_key = pytest.StashKey[float]()
+
+
+@dataclass
+class GradingSession:
+    """State of one grading run, shared by the hooks (kept in the plugin object)."""
+
+    exercise: Exercise
+    runner: SubmissionRunner
+    static_banned: tuple[str, ...] = ()
+    checks: list[results.CheckResult] = field(default_factory=list)
+
+
+class GradingPlugin:
+    def __init__(self, session: GradingSession) -> None:
+        self.session = session
+
+    # -- lifecycle -------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n, group='correctness'): points the check is worth")
+        settings.load_profile(PROFILE)
+
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest) -> Student:
+        proxy = Student(self.session.runner)
+        request.node.stash[student_key] = proxy
+        return proxy
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        item.stash[started_key] = time.monotonic()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "call" or (call.when == "setup" and report.failed):
+            duration = time.monotonic() - item.stash.get(started_key, time.monotonic())
+            self.session.checks.append(self.result_of(item, call, duration))
+
+    # -- turning an outcome into a result -------------------------------------
+    def result_of(self, item: pytest.Item, call: pytest.CallInfo, duration: float) -> results.CheckResult:
+        marker = item.get_closest_marker("points")
+        if marker is None:
+            return _internal(item, MSG_NO_POINTS.format(check=item.name), 0.0, duration)
+        max_points = float(marker.args[0])
+        group = marker.kwargs.get("group", "correctness")
+        base = dict(check_id=item.name, title=_title(item), max_points=max_points, duration=duration,
+                    group=group)
+        proxy = item.stash.get(student_key, None)
+        if proxy is not None:
+            base["curves"] = tuple(proxy.curves)
+        if call.excinfo is None:
+            used = sorted(set(proxy.banned_hits if proxy else ()) | set(self.session.static_banned))
+            if used:
+                return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
+                                           summary=MSG_BANNED.format(calls=", ".join(used)),
+                                           hint="Write the computation yourself from basic tensor operations.")
+            return results.CheckResult(**base, points=max_points, status=results.PASSED,
+                                       summary=" ".join(proxy.notes) if proxy else "")
+        error = _unwrap(call.excinfo.value)
+        example = _example(error)
+        if isinstance(error, errors.CheckFailure):
+            return results.CheckResult(
+                **base, points=0.0, status=results.FAILED, kind=error.kind, summary=error.summary,
+                details=error.details, diagnosis=error.diagnosis, hint=error.hint, mismatch=error.mismatch,
+                figures=error.figures, example=example)
+        if isinstance(error, errors.StudentError):
+            diagnosis = error.diagnosis
+            if diagnosis is None and isinstance(error, errors.StudentException):
+                diagnosis = diagnose.for_error(error.message)  # a known mistake, named from its error
+            return results.CheckResult(
+                **base, points=0.0, status=results.FAILED, kind=error.kind, summary=error.summary,
+                details=error.details, hint=error.hint, traceback=error.frames, example=example,
+                diagnosis=diagnosis)
+        if isinstance(error, AssertionError):
+            return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_WRONG,
+                                       summary=str(error).split("\n")[0][:500], details=str(error)[:4000],
+                                       example=example)
+        return _internal(item, MSG_INTERNAL.format(error=f"{type(error).__name__}: {error}"[:500]),
+                         max_points, duration, group=group)
+
+
+def _internal(item, summary, max_points, duration, group="correctness") -> results.CheckResult:
+    return results.CheckResult(check_id=item.name, title=_title(item), points=0.0, max_points=max_points,
+                               status=results.FAILED, kind=results.KIND_INTERNAL, summary=summary,
+                               duration=duration, group=group)
+
+
+def _title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    first = doc.strip().split("\n")[0].strip()
+    return first or item.name.removeprefix("test_").replace("_", " ").capitalize()
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+def _example(error: BaseException) -> str | None:
+    """The falsifying example Hypothesis attached to ``error``, without the fixtures and without
+    Hypothesis's own advice (the one place an example is cleaned: every output shows it as is)."""
+    notes = [n for n in getattr(error, "__notes__", ()) if isinstance(n, str)]
+    lines = []
+    for note in notes:
+        if note.startswith(("You can", "Trying", "Explanation")):
+            continue
+        lines += [line for line in note.splitlines() if not line.strip().startswith("student=")]
+    text = "\n".join(lines).strip()
+    return text[:3000] or None

@@ -1,0 +1,144 @@
+"""Grade one submission: run an exercise's checks against it in a pytest session and collect
+a GradeResult.
+
+The checks run here, in the trusted process, under pytest with the grading plugin
+(:mod:`grader.run.plugin`); the submission runs only in its sandboxed child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import datetime as _dt
+import functools
+import gc
+import io
+import os
+import platform
+import shlex
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy
+import pytest
+import torch
+from hypothesis.configuration import set_hypothesis_home_dir
+
+from grader import __version__, results
+from grader.run import banned, plugin
+from grader.sandbox.proxy import SubmissionRunner
+from grader.spec import Exercise
+
+DEFAULT_SEED = 0
+
+
+def versions() -> dict[str, str]:
+    return {"grader": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
+
+
+def reproduce_command(exercise: Exercise, submission: Path, seed: int) -> str:
+    parts = ["grade", _display_path(exercise.root)]
+    if Path(submission).resolve() != exercise.solution.resolve():
+        parts += ["--submission", _display_path(Path(submission))]
+    if seed != DEFAULT_SEED:
+        parts += ["--seed", str(seed)]
+    return shlex.join(parts)
+
+
+def _display_path(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed: int = DEFAULT_SEED,
+                     isolation: str = "best", quiet: bool = True) -> results.GradeResult:
+    """Run every check of ``exercise`` against ``submission`` (default: its solution.py)."""
+    submission = Path(submission or exercise.solution)
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    clock = time.monotonic()
+    static = tuple(f.name for f in banned.scan_file(submission, exercise.banned))
+    runner = SubmissionRunner(submission=submission, limits=exercise.limits, banned=exercise.banned,
+                              isolation=isolation)
+    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static)
+    try:
+        _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet)
+    finally:
+        runner.close()
+    return results.GradeResult(
+        exercise=exercise.id,
+        title=exercise.title,
+        submission=str(submission),
+        checks=tuple(session.checks),
+        seed=seed,
+        started_at=started,
+        duration=round(time.monotonic() - clock, 3),
+        isolation=runner.isolation,
+        command=reproduce_command(exercise, submission, seed),
+        versions=versions(),
+        devices=("cpu",),
+        student_output=runner.output,
+        load_error=runner.hello.load_error,
+    )
+
+
+@functools.cache
+def _scratch_hypothesis_home() -> str:
+    """A throwaway folder for whatever Hypothesis stores (failure patches, caches).
+
+    Grading writes nothing to the working directory: no example database, and the
+    patches Hypothesis saves after a failing run go here and are removed at exit.
+    """
+    path = tempfile.mkdtemp(prefix="grade-hypothesis-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlugin, *, quiet: bool) -> int:
+    args = [
+        str(exercise.checks_dir),
+        "--rootdir", str(exercise.root),
+        "-c", os.devnull,
+        "--import-mode=importlib",
+        # Only the plugins grading needs, whatever else is installed: the same
+        # checks run the same way everywhere, and nothing writes to the cwd.
+        "--disable-plugin-autoload",
+        "-p", "_hypothesis_pytestplugin",
+        "-p", "no:cacheprovider",
+        "-p", "no:unraisableexception",  # its gc.collect() per test costs more than the checks
+        "-p", "no:threadexception",
+        "--capture=sys",
+        "-q",
+        "--no-header",
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        f"--hypothesis-seed={seed}",
+        "-o", "python_files=test_*.py check_*.py",
+    ]
+    if quiet:
+        # No traceback text nobody reads: Hypothesis formats one (through pytest) for every
+        # failing example it tries while shrinking, which doubled the time of a wrong submission.
+        args.append("--tb=no")
+    # One intra-op thread: on small machines the grader's and the child's OpenMP
+    # threads otherwise fight, and every small reference op pays for it.
+    set_hypothesis_home_dir(_scratch_hypothesis_home())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    # Everything imported so far (torch above all) lives for the whole process: freezing
+    # it keeps the full collections that Hypothesis and pytest ask for from walking it.
+    gc.freeze()
+    sink = io.StringIO()
+    redirect = contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()
+    try:
+        with redirect:
+            code = pytest.main(args, plugins=[grading_plugin])
+    finally:
+        torch.set_num_threads(threads)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not grading_plugin.session.checks:
+        raise RuntimeError(f"running the checks of {exercise.id} failed (pytest exit {code}):\n"
+                           + sink.getvalue()[-4000:])
+    return int(code)

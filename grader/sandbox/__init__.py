@@ -1,0 +1,8 @@
+"""The sandbox, from the grader's side: the child process and its time budget, the proxy the
+checks call, the warm forkserver children are forked from, and the probe of what this
+machine allows.
+
+The untrusted side lives in :mod:`grader.sandbox.child`; the grader never imports it
+(only the forkserver preloads it). This ``__init__`` imports nothing, because the child's
+imports pass through it.
+"""

@@ -1,0 +1,265 @@
+"""The sandboxed child's server: loads one submission and answers the grader's requests.
+
+Untrusted side (see :mod:`grader.sandbox.child`). It is preloaded (with torch)
+into the forkserver, so a child costs a fork, not an import. Nothing it sends
+back is believed: the grader decodes replies as plain data and checks them
+itself. What the child records (banned calls, op counts) is advisory.
+
+Request ops (header ``op``):
+
+``call``     run a function of the submission, or a method of an object made by ``new``
+             (with ``state`` among the values, load those weights into the object first)
+``new``      instantiate a class of the submission; reply with an object id and its layout
+``load_state_dict`` / ``state_dict``   move weights in and out of an object
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import linecache
+import os
+import sys
+import traceback
+from typing import Any
+
+import numpy as np  # noqa: F401  (preloaded for submissions)
+import torch
+
+from grader import wire
+from grader.sandbox.child import isolation
+from grader.sandbox.child.recorder import BannedRecorder, OpCounter
+
+MAX_REQUEST_BYTES = 1 << 30
+BLOCKED_PACKAGES = ("grader", "reference", "tests", "exercises")
+CHILD_PACKAGE = "grader.sandbox.child"
+KEPT_MODULES = ("grader.wire", "grader.sandbox", CHILD_PACKAGE)  # the child side and the protocol it speaks
+
+
+class _BlockGraderImports(importlib.abc.MetaPathFinder):
+    """Refuse imports of the grader's trusted packages from the submission."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in BLOCKED_PACKAGES:
+            raise ImportError(f"{fullname} cannot be imported by a submission")
+        return None
+
+
+def main(conn, out_conn, config: dict[str, Any]) -> None:
+    """Entry point in the forked child (called through multiprocessing)."""
+    os.setsid()  # own session and process group: the grader kills the group whole
+    _redirect_output(out_conn)
+    torch.set_num_threads(1)
+    level = isolation.enter(config)
+    _sanitise_imports()
+    recorder = BannedRecorder(config.get("banned", ()))
+    server = Server(conn, config, recorder, level)
+    server.load()
+    server.serve()
+    os._exit(0)
+
+
+def _redirect_output(out_conn) -> None:
+    fd = out_conn.fileno()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")
+    sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")
+    sys.stdin = open(os.devnull)
+
+
+def _sanitise_imports() -> None:
+    for name in list(sys.modules):
+        if name.split(".")[0] in ("reference", "tests", "exercises"):
+            del sys.modules[name]
+    for name in list(sys.modules):
+        if name.startswith("grader.") and name not in KEPT_MODULES and not name.startswith(CHILD_PACKAGE + "."):
+            del sys.modules[name]
+    sys.meta_path.insert(0, _BlockGraderImports())
+    sys.path[:] = [p for p in sys.path if p and "site-packages" in p or p.endswith(".zip")
+                   or "/lib/python" in p]
+
+
+class Server:
+    def __init__(self, conn, config, recorder: BannedRecorder, level: str) -> None:
+        self.conn = conn
+        self.path = config["submission"]
+        self.recorder = recorder
+        self.level = level
+        self.module = None
+        self.objects: dict[int, Any] = {}
+
+    # -- loading ---------------------------------------------------------------
+    def load(self) -> None:
+        header: dict[str, Any] = {"status": "ready", "isolation": self.level}
+        try:
+            spec = importlib.util.spec_from_file_location("solution", self.path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["solution"] = module
+            spec.loader.exec_module(module)
+            self.module = module
+            header["names"] = {k: _kind(v) for k, v in vars(module).items() if not k.startswith("__")}
+        except SyntaxError as error:
+            header = {"status": "load_error", "type": type(error).__name__,
+                      "message": str(error.msg), "line": error.lineno, "text": (error.text or "").rstrip(),
+                      "isolation": self.level}
+        except BaseException as error:  # anything at import time, SystemExit included
+            header = {"status": "load_error", **self._error_fields(error), "isolation": self.level}
+        self.recorder.take()
+        self.send(header)
+
+    # -- the loop --------------------------------------------------------------
+    def serve(self) -> None:
+        while True:
+            try:
+                data = self.conn.recv_bytes(MAX_REQUEST_BYTES)
+            except (EOFError, OSError):
+                return
+            header, values = wire.decode_message(data)
+            op = header.get("op")
+            try:
+                if op == "call":
+                    reply, out = self.call(header, values)
+                elif op == "new":
+                    reply, out = self.new(header, values)
+                elif op == "load_state_dict":
+                    obj = self.objects[header["obj"]]
+                    obj.load_state_dict(values["state"], strict=header.get("strict", True))
+                    reply, out = {"status": "ok"}, {}
+                elif op == "state_dict":
+                    obj = self.objects[header["obj"]]
+                    reply, out = {"status": "ok"}, {"state": dict(obj.state_dict())}
+                else:
+                    reply, out = {"status": "protocol", "message": f"unknown op {op!r}"}, {}
+            except BaseException as error:  # the submission's exception, reported as data
+                reply, out = {"status": "error", **self._error_fields(error)}, {}
+            reply["banned"] = self.recorder.take()
+            self.send(reply, out)
+
+    def send(self, header: dict[str, Any], values: dict[str, Any] | None = None) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.conn.send_bytes(wire.encode_message(header, values))
+
+    # -- ops -------------------------------------------------------------------
+    def _target(self, header: dict[str, Any]):
+        target = header["target"]
+        if "obj" in target:
+            obj = self.objects[target["obj"]]
+            method = target.get("method", "__call__")
+            return obj if method == "__call__" else getattr(obj, method)
+        name = target["name"]
+        if not hasattr(self.module, name):
+            raise _Missing(name)
+        return getattr(self.module, name)
+
+    def new(self, header, values):
+        cls = self._target({"target": {"name": header["name"]}})
+        obj = cls(*values.get("args", ()), **values.get("kwargs", {}))
+        key = len(self.objects) + 1
+        self.objects[key] = obj
+        return {"status": "ok", "obj": key, "info": _describe(obj)}, {}
+
+    def call(self, header, values):
+        fn = self._target(header)
+        args = list(values.get("args", ()))
+        kwargs = dict(values.get("kwargs", {}))
+        grad = header.get("grad")
+        owner = self.objects.get(header["target"].get("obj")) if "obj" in header["target"] else None
+        if "state" in values and owner is not None:
+            owner.load_state_dict(values["state"])
+        given = (list(args), dict(kwargs)) if header.get("echo_inputs") else None
+        leaves = {}
+        if grad:
+            for index in grad.get("wrt", ()):
+                leaf = args[index].detach().clone().requires_grad_(True)
+                args[index] = leaf
+                leaves[index] = leaf
+            if isinstance(owner, torch.nn.Module):
+                for p in owner.parameters():
+                    p.grad = None
+        counter = OpCounter() if header.get("count_ops") else None
+        if counter is not None:
+            with counter:
+                result = fn(*args, **kwargs)
+        else:
+            result = fn(*args, **kwargs)
+        reply: dict[str, Any] = {"status": "ok"}
+        out: dict[str, Any] = {"result": result}
+        if counter is not None:
+            reply["aten_ops"] = counter.count
+        if grad:
+            outputs = result if type(result) is tuple else (result,)
+            grad_outputs = values.get("grad_outputs", ())
+            pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
+                     if g is not None and type(o) is torch.Tensor and o.requires_grad]
+            reply["graph"] = bool(pairs)
+            if pairs:
+                torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
+            out["input_grads"] = {str(i): leaf.grad for i, leaf in leaves.items()}
+            if isinstance(owner, torch.nn.Module) and grad.get("params"):
+                out["param_grads"] = {n: p.grad for n, p in owner.named_parameters()}
+        if given is not None:
+            # The very objects the submission received, as they are now: the grader
+            # compares them with what it sent to see whether anything was modified.
+            out["inputs_after"] = {"args": given[0], "kwargs": given[1]}
+        return reply, out
+
+    def _error_fields(self, error: BaseException) -> dict[str, Any]:
+        if isinstance(error, _Missing):
+            return {"status": "missing", "name": error.name}
+        frames = []
+        for frame in traceback.extract_tb(error.__traceback__):
+            if os.path.abspath(frame.filename) == os.path.abspath(self.path):
+                source = frame.line or linecache.getline(frame.filename, frame.lineno).strip()
+                frames.append({"line": frame.lineno, "function": frame.name, "source": source})
+        kind = type(error)
+        return {
+            "type": kind.__name__,
+            "message": wire.safe_repr(error.args[0]) if isinstance(error, KeyError) and error.args
+            else _message(error),
+            "frames": frames[-20:],
+            "not_implemented": isinstance(error, NotImplementedError),
+            "exit": isinstance(error, SystemExit),
+            "memory": isinstance(error, MemoryError) or "out of memory" in _message(error).lower()
+            or "DefaultCPUAllocator: can't allocate memory" in _message(error),
+        }
+
+
+class _Missing(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)[:2000]
+    except Exception:
+        return f"<{type(error).__name__} with an unprintable message>"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, type):
+        return "class"
+    if callable(value):
+        return "function"
+    return type(value).__name__
+
+
+def _describe(obj: Any) -> dict[str, Any]:
+    info: dict[str, Any] = {"type": wire.type_name(obj), "is_module": isinstance(obj, torch.nn.Module)}
+    if isinstance(obj, torch.nn.Module):
+        children = {}
+        for name, child in obj.named_children():
+            entry: dict[str, Any] = {"type": wire.type_name(child)}
+            if isinstance(child, torch.nn.Linear):
+                entry.update(in_features=child.in_features, out_features=child.out_features,
+                             bias=child.bias is not None)
+            children[name] = entry
+        info["children"] = children
+        info["parameters"] = {n: [list(p.shape), wire.TORCH_DTYPE_NAMES.get(p.dtype, str(p.dtype))]
+                              for n, p in obj.named_parameters()}
+        info["buffers"] = [n for n, _ in obj.named_buffers()]
+    return info

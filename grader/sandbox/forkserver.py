@@ -1,0 +1,59 @@
+"""The warm parent that sandboxed children are forked from.
+
+A ``multiprocessing`` forkserver that preloads the child's server
+(:mod:`grader.sandbox.child.server`, and with it torch) but never computes in parallel, so a child costs a fork, not a torch
+import. This module imports no torch itself: the command line starts the
+forkserver first, and it imports torch while the grader imports its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import sys
+import threading
+import types
+
+CONTEXT = multiprocessing.get_context("forkserver")
+CHILD_ENTRY = "grader.sandbox.child.server"
+CONTEXT.set_forkserver_preload([CHILD_ENTRY])
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def without_main_module():
+    """Hide ``__main__`` while multiprocessing prepares a child.
+
+    Otherwise every child re-imports the grader's main script (``grade``, pytest,
+    a user's script) before running: slow, and for an unguarded script, wrong.
+    Children run only the child's server, which needs nothing from ``__main__``.
+    """
+    with _START_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+def run_child(*args) -> None:
+    """Target of every sandboxed child: hands over to the child's server.
+
+    Named here, not as the server's ``main`` itself, so that the grader never
+    imports the child side: it is the untrusted side's, and importing it warms up
+    torch's dispatch machinery (about a second) that only the forkserver needs.
+    In the forkserver it is already loaded, so this import is free.
+    """
+    import importlib
+
+    importlib.import_module(CHILD_ENTRY).main(*args)
+
+
+def warm_up() -> None:
+    """Start the forkserver now; it imports torch in the background."""
+    from multiprocessing import forkserver
+
+    with without_main_module():
+        forkserver.ensure_running()

@@ -1,0 +1,329 @@
+"""The ``student`` object that checks call: a proxy to the submission in its sandbox.
+
+Checks never see the child. They call ``student.call("softmax", x, dim=0)`` or
+``mha = student.new("MultiHeadAttention", 8, 2)`` and ``mha(q, k, v)``, and get
+back plain tensors, or one of the :mod:`grader.errors` exceptions with a message
+a student understands. Check authors reach these through :mod:`grader.kit`.
+
+One child serves one submission for as long as it is healthy. When a call kills
+it (timeout, crash, early exit), the current check fails and the next check
+starts a fresh child. Within one check, once the submission has failed (raised,
+hung, crashed), later calls fail at once with the same error, so Hypothesis does
+not wait out a hung submission, or re-run a broken one, once per example.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grader import errors, results, wire
+from grader.sandbox.process import Hello, Sandbox
+from grader.spec import Limits
+
+
+@dataclass
+class Grad:
+    """Ask for gradients: of the positional arguments ``wrt``, given ``grad_outputs``
+    (one per returned value, None to skip), and of the module's parameters."""
+
+    wrt: tuple[int, ...] = ()
+    grad_outputs: tuple[Any, ...] = ()
+    params: bool = False
+
+
+@dataclass
+class Reply:
+    value: Any
+    input_grads: dict[int, Any] = field(default_factory=dict)
+    param_grads: dict[str, Any] = field(default_factory=dict)
+    has_graph: bool = True
+    inputs_after: dict[str, Any] | None = None
+    aten_ops: int | None = None
+
+
+MAX_TIMEOUTS = 2  # after this many checks hit the time limit, the rest fail at once
+MSG_GAVE_UP = ("Not run: the submission exceeded the time limit in {count} earlier checks, "
+               "so the remaining checks were not started.")
+
+DTYPE_METHODS = {torch.float64: "double", torch.float32: "float", torch.float16: "half",
+                 torch.bfloat16: "bfloat16"}
+
+
+class SubmissionRunner:
+    """Owns the sandboxed child of one submission across all its checks."""
+
+    def __init__(self, *, submission: Path, limits: Limits, banned: tuple[str, ...] = (),
+                 isolation: str = "best") -> None:
+        self.submission = Path(submission)
+        self.limits = limits
+        self.banned = banned
+        self.isolation_request = isolation
+        self.deadline = time.monotonic() + limits.total_seconds
+        self.sandbox: Sandbox | None = None
+        self.hello = Hello()
+        self.output_parts: list[str] = []
+        self.isolation = "none"
+        self.timeouts = 0
+
+    def ensure(self) -> Sandbox:
+        if self.sandbox is not None and self.sandbox.alive:
+            return self.sandbox
+        self._retire()
+        if self.timeouts >= MAX_TIMEOUTS:
+            raise errors.SandboxFailure(MSG_GAVE_UP.format(count=self.timeouts))
+        if time.monotonic() >= self.deadline:
+            raise errors.SandboxFailure(
+                f"The submission used up its {self.limits.total_seconds:g} s total time limit; "
+                "the remaining checks were not run.")
+        sandbox = Sandbox(submission=self.submission, limits=self.limits, banned=self.banned,
+                          isolation=self.isolation_request)
+        self.sandbox = sandbox
+        self.hello = sandbox.start(self.call_deadline())
+        self.isolation = self.hello.isolation
+        return sandbox
+
+    def call_deadline(self) -> float:
+        return min(time.monotonic() + self.limits.call_seconds, self.deadline)
+
+    def _retire(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+            out = self.sandbox.output
+            if out:
+                self.output_parts.append(out)
+            self.sandbox = None
+
+    def close(self) -> None:
+        self._retire()
+
+    @property
+    def output(self) -> str:
+        parts = list(self.output_parts)
+        if self.sandbox is not None and self.sandbox.output:
+            parts.append(self.sandbox.output)
+        return "\n".join(parts)[-(self.limits.output_kib << 10):]
+
+
+class Student:
+    """What a check's ``student`` fixture is: the submission, seen from the grader."""
+
+    def __init__(self, runner: SubmissionRunner) -> None:
+        self._runner = runner
+        self._fatal: errors.StudentError | None = None
+        self.banned_hits: set[str] = set()
+        self.notes: list[str] = []
+        self.curves: list[results.Curve] = []
+
+    def __repr__(self) -> str:  # appears in Hypothesis's falsifying examples: keep it stable
+        return "student"
+
+    # -- the API checks use ----------------------------------------------------
+    def call(self, name: str, *args, **kwargs) -> Any:
+        """Call the submission's function ``name`` and return what it returned."""
+        return self.run(name, *args, **kwargs).value
+
+    def run(self, name: str, *args, grad: Grad | None = None, echo_inputs: bool = False,
+            count_ops: bool = False, **kwargs) -> Reply:
+        """Like :meth:`call`, with gradients, echoed inputs or an op count."""
+        return self._call({"name": name}, args, kwargs, grad, echo_inputs, count_ops, what=f"calling {name}")
+
+    def new(self, class_name: str, *args, **kwargs) -> RemoteObject:
+        """Instantiate the submission's class; return a handle to the object."""
+        what = f"creating {class_name}({_signature(args, kwargs)})"
+        header, _ = self._request({"op": "new", "name": class_name},
+                                  {"args": list(args), "kwargs": kwargs}, what=what)
+        return RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
+
+    def show(self, *, note: str | None = None, curve: results.Curve | None = None) -> None:
+        """Put a line or a curve in the check's result, whether it passes or fails
+        (a pass has no other text: "learned to 99%" is worth showing)."""
+        if note:
+            self.notes.append(note)
+        if curve is not None:
+            self.curves.append(curve)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Top-level names the submission defines (after loading it)."""
+        self._sandbox()
+        return dict(self._runner.hello.names)
+
+    # -- plumbing --------------------------------------------------------------
+    def _call(self, target, args, kwargs, grad, echo_inputs, count_ops, *, what, state=None) -> Reply:
+        header = {"op": "call", "target": target, "echo_inputs": echo_inputs, "count_ops": count_ops}
+        values: dict[str, Any] = {"args": list(args), "kwargs": kwargs}
+        if state is not None:  # load these weights into the object first, in the same round trip
+            values["state"] = dict(state)
+        if grad is not None:
+            header["grad"] = {"wrt": list(grad.wrt), "params": grad.params}
+            values["grad_outputs"] = list(grad.grad_outputs)
+        head, out = self._request(header, values, what=what)
+        grads = out.get("input_grads") or {}
+        return Reply(
+            value=out.get("result"),
+            input_grads={int(k): v for k, v in grads.items()} if isinstance(grads, dict) else {},
+            param_grads=out.get("param_grads") or {},
+            has_graph=bool(head.get("graph", True)),
+            inputs_after=out.get("inputs_after"),
+            aten_ops=head.get("aten_ops"),
+        )
+
+    def _raise_fatal(self) -> None:
+        """Raise the check's fatal error, always from this one line.
+
+        Raise it afresh: re-raising one object would grow its traceback every time. And
+        from one place: Hypothesis tells failures apart by where they were raised, so the
+        cached error raised from elsewhere on a replay made the failure "flaky" (no
+        falsifying example shown, no diagnosis on the final replay).
+        """
+        raise self._fatal.with_traceback(None)
+
+    def _sandbox(self) -> Sandbox:
+        if self._fatal is not None:
+            self._raise_fatal()
+        try:
+            sandbox = self._runner.ensure()
+        except errors.StudentError as error:
+            self._fatal = error
+            self._raise_fatal()
+        hello = self._runner.hello
+        if not hello.ready:
+            self._fatal = load_error(hello, self._runner.submission)
+            self._raise_fatal()
+        return sandbox
+
+    def _request(self, header: dict, values: dict, *, what: str) -> tuple[dict, dict]:
+        sandbox = self._sandbox()
+        try:
+            head, out = sandbox.request(header, values, deadline=self._runner.call_deadline(), what=what)
+        except errors.SandboxFailure as error:
+            if error.timed_out:
+                self._runner.timeouts += 1
+            self._fatal = error
+            self._raise_fatal()
+        for name in head.get("banned") or ():
+            if isinstance(name, str):
+                self.banned_hits.add(name)
+        status = head.get("status")
+        if status == "ok":
+            return head, out
+        # Later calls in this check fail the same way at once: an error that does not
+        # depend on the input (not implemented, a TypeError) is not re-run for every
+        # example Hypothesis tries while shrinking.
+        self._fatal = reply_error(head, what)
+        self._raise_fatal()
+
+
+class RemoteObject:
+    """An object living in the child (a module, usually)."""
+
+    def __init__(self, student: Student, key: int, class_name: str, info: dict) -> None:
+        self._student = student
+        self.key = key
+        self.class_name = class_name
+        self.info = info
+
+    @property
+    def children(self) -> dict[str, dict]:
+        return dict(self.info.get("children") or {})
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        return dict(self.info.get("parameters") or {})
+
+    def __call__(self, *args, **kwargs) -> Any:
+        return self.run(*args, **kwargs).value
+
+    def run(self, *args, grad: Grad | None = None, echo_inputs: bool = False, count_ops: bool = False,
+            state: dict[str, torch.Tensor] | None = None, **kwargs) -> Reply:
+        """Call the module; with ``state``, load those weights into it first (one round trip, not two)."""
+        return self._student._call({"obj": self.key, "method": "__call__"}, args, kwargs, grad,
+                                   echo_inputs, count_ops, what=f"calling {self.class_name}.forward", state=state)
+
+    def method(self, name: str, *args, **kwargs) -> Any:
+        """Call another method of the object (``"double"``, ``"float"``, ...)."""
+        return self._student._call({"obj": self.key, "method": name}, args, kwargs, None, False, False,
+                                   what=f"calling {self.class_name}.{name}()").value
+
+    def to_dtype(self, dtype: torch.dtype) -> None:
+        """Convert the module's parameters, like ``module.to(dtype)``."""
+        self.method(DTYPE_METHODS[dtype])
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
+        self._student._request({"op": "load_state_dict", "obj": self.key, "strict": strict},
+                               {"state": dict(state)}, what=f"loading weights into {self.class_name}")
+
+    def state_dict(self) -> dict[str, Any]:
+        _, out = self._student._request({"op": "state_dict", "obj": self.key}, {},
+                                        what=f"reading {self.class_name}.state_dict()")
+        state = out.get("state")
+        return state if isinstance(state, dict) else {}
+
+
+def load_error(hello: Hello, submission: Path) -> errors.StudentError:
+    fields = hello.error
+    if fields.get("type") == "SyntaxError" or fields.get("type") == "IndentationError":
+        line = fields.get("line")
+        text = fields.get("text") or ""
+        where = f" on line {line}" if line else ""
+        return errors.SubmissionLoadError(
+            f"{submission.name} has a {fields.get('type')}{where}: {fields.get('message')}",
+            details=text)
+    if fields.get("not_implemented"):
+        return errors.NotImplementedByStudent(
+            f"{submission.name} raises NotImplementedError when imported.")
+    frames = _frames(fields)
+    where = f" (line {frames[-1].line})" if frames else ""
+    return errors.SubmissionLoadError(
+        f"{submission.name} could not be imported{where}: {fields.get('type')}: {fields.get('message')}",
+        frames=frames)
+
+
+def reply_error(head: dict[str, Any], what: str) -> errors.StudentError:
+    status = head.get("status")
+    if status == "missing":
+        return errors.MissingName(f"Your solution does not define {head.get('name')!s}.")
+    if status != "error":
+        return errors.SandboxFailure(f"The submission's process gave an unexpected reply while {what}.")
+    frames = _frames(head)
+    where = f" (line {frames[-1].line})" if frames else ""
+    kind, message = str(head.get("type")), str(head.get("message"))
+    if head.get("not_implemented"):
+        return errors.NotImplementedByStudent(f"Not implemented yet: {message}" if message
+                                              else "Not implemented yet.", frames=frames)
+    if head.get("exit"):
+        return errors.SandboxFailure(
+            f"The submission called sys.exit() while {what}. A solution must not exit.", frames=frames)
+    if head.get("memory"):
+        return errors.SandboxFailure(f"The submission ran out of memory while {what}{where}: {message}",
+                                     frames=frames,
+                                     hint="Something allocates far more than the inputs need.")
+    error = errors.StudentException(f"{kind} while {what}{where}: {message}", frames=frames)
+    error.type_name = kind
+    error.message = message
+    return error
+
+
+def _frames(head: dict[str, Any]) -> tuple:
+    frames = []
+    for f in head.get("frames") or ():
+        if isinstance(f, dict) and isinstance(f.get("line"), int):
+            frames.append(results.StudentFrame(line=f["line"], function=str(f.get("function", ""))[:200],
+                                       source=str(f.get("source", ""))[:500]))
+    return tuple(frames)
+
+
+def _signature(args, kwargs) -> str:
+    parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"tensor{tuple(value.shape)}"
+    return wire.safe_repr(value)[:40]

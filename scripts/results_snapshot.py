@@ -1,0 +1,106 @@
+"""Grade every corpus entry, reference and stub, and record each one's Gradescope results.json.
+
+Used to show that a refactoring changes no behaviour: take a snapshot before, one after,
+and compare them (byte for byte, per entry)::
+
+    python scripts/results_snapshot.py write before.json
+    ... change the code ...
+    python scripts/results_snapshot.py write after.json
+    python scripts/results_snapshot.py compare before.json after.json
+
+``write`` grades in this process with the default seed (hostile entries are left out:
+they are timing-dependent by design). ``compare`` exits 1 and names every entry whose
+results.json differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "corpus"
+REFERENCES = {"00_simple_attention": "simple_attention.py", "01_softmax": "softmax.py",
+              "02_multihead": "multihead.py", "03_encoder_decoder": "encoder_decoder.py"}
+CATEGORIES = ("correct", "buggy", "bad_input", "external")
+
+
+def _entries() -> list[tuple[str, str, Path | None]]:
+    """(exercise, label, submission) for everything graded; submission None is the stub."""
+    found = []
+    for exercise in sorted(p.name for p in (ROOT / "exercises").iterdir() if (p / "exercise.toml").is_file()):
+        found.append((exercise, "stub", None))
+        reference = REFERENCES.get(exercise)
+        if reference:
+            found.append((exercise, "reference", _reference_path(reference)))
+        for category in CATEGORIES:
+            for path in sorted((CORPUS / exercise / category).glob("*.py")):
+                found.append((exercise, f"{category}/{path.stem}", path))
+    return found
+
+
+def _reference_path(name: str) -> Path:
+    for folder in (ROOT / "reference", ROOT / "grader" / "reference"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(name)
+
+
+def _grade(exercise: str, submission: Path | None) -> dict:
+    try:
+        from grader import api
+    except ImportError:  # pragma: no cover - an older layout
+        raise SystemExit("grader.api is not importable here")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "results.json"
+        api.grade(exercise_dir=ROOT / "exercises" / exercise, submission=submission, results_json=out,
+                  report_dir=None)
+        return json.loads(out.read_text())
+
+
+def write(path: Path) -> None:
+    snapshot = {}
+    entries = _entries()
+    for n, (exercise, label, submission) in enumerate(entries, 1):
+        key = f"{exercise}/{label}"
+        snapshot[key] = _grade(exercise, submission)
+        print(f"[{n}/{len(entries)}] {key}: {snapshot[key]['score']:g}/{snapshot[key]['max_score']:g}",
+              file=sys.stderr)
+    path.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
+
+
+def compare(before: Path, after: Path) -> int:
+    old, new = json.loads(before.read_text()), json.loads(after.read_text())
+    differ = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    for key in differ:
+        print(f"differs: {key}")
+        if key in old and key in new:
+            for a, b in zip(old[key]["tests"], new[key]["tests"]):
+                if a != b:
+                    print(f"  before: {json.dumps(a)[:400]}\n  after:  {json.dumps(b)[:400]}")
+    print(f"{len(set(old) & set(new)) - len([k for k in differ if k in old and k in new])} identical, "
+          f"{len(differ)} different")
+    return 1 if differ else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="verb", required=True)
+    w = sub.add_parser("write")
+    w.add_argument("path", type=Path)
+    c = sub.add_parser("compare")
+    c.add_argument("before", type=Path)
+    c.add_argument("after", type=Path)
+    args = parser.parse_args()
+    if args.verb == "write":
+        write(args.path)
+        return 0
+    return compare(args.before, args.after)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
