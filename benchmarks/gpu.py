@@ -30,7 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reference import multihead as ref_mha  # noqa: E402  (the project's reference, from the checkout)
+from attention_reference import multihead as ref_mha  # noqa: E402  (the project's reference, from the checkout)
 
 REFERENCES = {"01_softmax": "softmax.py", "02_multihead": "multihead.py", "03_encoder_decoder": "encoder_decoder.py"}
 
@@ -109,7 +109,7 @@ def compare_attention(device: torch.device, dtype: torch.dtype, B: int, L: int, 
 
 def grade_time(exercise: str, device: str) -> float:
     command = [sys.executable, "-m", "grader", str(ROOT / "exercises" / exercise), "--submission",
-               str(ROOT / "reference" / REFERENCES[exercise]), "--device", device, "-q", "--report-dir",
+               str(ROOT / "attention_reference" / REFERENCES[exercise]), "--device", device, "-q", "--report-dir",
                "/tmp/grade-gpu-bench"]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
