@@ -36,6 +36,7 @@ def _conftest():
     sys.path.insert(0, str(ROOT))
     spec = importlib.util.spec_from_file_location("corpus_conftest", ROOT / "tests" / "conftest.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

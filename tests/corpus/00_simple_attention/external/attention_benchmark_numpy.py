@@ -11,7 +11,7 @@
 # bug: into float64 (NumPy 2).
 # expected-diagnosis: key.T on a batched array (transpose only the last two axes), and the float64 np.sqrt(d)
 # expected-diagnosis: scalar turning float32 into float64
-# names: key.T | last two axes; np.sqrt | float64
+# names: key.T; np.sqrt | float64
 """A NumPy baseline from an attention benchmark, fitted to the 00 contract."""
 import numpy as np
 

@@ -11,7 +11,7 @@
 # bug: np.sqrt(d_k) is a float64 scalar that turns float32 into float64.
 # expected-diagnosis: key.T / axis=1 / np.dot on batched input (use the last two axes and matmul), and the
 # expected-diagnosis: float64 np.sqrt scalar
-# names: key.T | last two axes | axis; np.sqrt | float64
+# names: key.T; np.sqrt | float64
 """A self-attention exercise script (NumPy), fitted to the 00 contract."""
 import numpy as np
 

@@ -11,7 +11,7 @@
 # bug: scores); it sums over axis 1 (only right for 2-D scores); Key.T reverses every axis of a batched key.
 # expected-diagnosis: the scores are not scaled by 1/sqrt(d_k), the softmax does not subtract the max, and
 # expected-diagnosis: key.T / axis=1 break batched input
-# names: not scaled | sqrt(d_k); max; key.T | last two axes | axis
+# names: not scaled | sqrt(d_k); subtracting the largest; key.T
 """A self-attention study script (NumPy), fitted to the 00 contract."""
 import numpy as np
 

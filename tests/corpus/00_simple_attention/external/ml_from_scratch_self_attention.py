@@ -10,7 +10,7 @@
 # bug: d_k = K.shape[1] and K.T only mean the key size and the key transpose for 2-D keys (batched, K.shape[1] is
 # bug: Lk and K.T reverses every axis); np.sqrt(d_k) is a float64 scalar that turns float32 into float64.
 # expected-diagnosis: key.T / K.shape[1] on batched input (use the last two axes), and the float64 np.sqrt scalar
-# names: key.T | last two axes; np.sqrt | float64
+# names: key.T; np.sqrt | float64
 """A from-scratch self-attention script (NumPy), fitted to the 00 contract."""
 import numpy as np
 

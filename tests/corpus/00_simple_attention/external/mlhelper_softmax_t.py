@@ -8,10 +8,11 @@
 # adapted: temperature 1 (its default); here the output weights @ value is returned with them, and
 # adapted: simple_attention applies softmaxT to keys @ query.
 # bug: softmaxT sums over axis 0 (for a matrix of scores that is the query axis, not the keys), does not
-# bug: subtract the max (overflows for large scores), and the scores are not scaled by 1/sqrt(d_k).
+# bug: subtract the max (overflows for large scores), the scores are not scaled by 1/sqrt(d_k), and key.T
+# bug: reverses every axis of a batched key.
 # expected-diagnosis: the softmax runs over the queries (axis 0), the scores are not divided by sqrt(d_k), and
-# expected-diagnosis: the max is not subtracted
-# names: queries | axis=-2 | query axis; not scaled | sqrt(d_k); max
+# expected-diagnosis: the max is not subtracted, and key.T breaks batched input
+# names: over the queries | axis=-2; not scaled | sqrt(d_k); subtracting the largest; key.T
 """A small attention helper (NumPy), fitted to the 00 contract."""
 import numpy as np
 

@@ -12,7 +12,7 @@
 # bug: 2-D heads); np.sqrt(q.shape[-1]) is a float64 scalar, so float32 input comes back float64 (NumPy 2).
 # expected-diagnosis: key.T on a batched array (transpose only the last two axes), and np.sqrt(d), a float64
 # expected-diagnosis: scalar, turning float32 results into float64
-# names: key.T | last two axes; np.sqrt | float64
+# names: key.T; np.sqrt | float64
 """picoGPT's NumPy attention (GPT-2 in plain NumPy), fitted to the 00 contract."""
 import numpy as np
 

@@ -11,7 +11,7 @@
 # bug: 2-D arrays; np.sqrt(d_k) is a float64 scalar that turns float32 into float64.
 # expected-diagnosis: the max is not subtracted before exp; key.T / axis=1 break batched input; the float64
 # expected-diagnosis: np.sqrt scalar
-# names: max; key.T | last two axes | axis; np.sqrt | float64
+# names: subtracting the largest; key.T; np.sqrt | float64
 """A notebook's step-by-step NumPy attention, fitted to the 00 contract."""
 import numpy as np
 

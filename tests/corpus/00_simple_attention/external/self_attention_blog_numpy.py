@@ -11,7 +11,7 @@
 # bug: the softmax does not subtract the max (overflows for large scores) and normalises through transposes
 # bug: that only line up for 2-D scores; k.T reverses every axis of a batched key.
 # expected-diagnosis: the max is not subtracted before exp, and k.T (and the transposed softmax) break batched input
-# names: max; key.T | last two axes
+# names: subtracting the largest; key.T
 """The NumPy self-attention of a blog post (after a widely copied video tutorial), fitted to the 00 contract."""
 import math
 

@@ -12,7 +12,7 @@
 # bug: K.shape[1] and axis=1 are only right for 2-D arrays; the one-query version divides by sqrt(d), which the
 # bug: exercise's simple_attention does not.
 # expected-diagnosis: scipy.special.softmax is a banned call
-# names: scipy.special.softmax | banned
+# names: scipy.special.softmax | not allow
 """The Machine Learning Mastery attention tutorial's NumPy/SciPy code, fitted to the 00 contract."""
 import numpy as np
 from scipy.special import softmax
