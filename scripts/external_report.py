@@ -10,7 +10,7 @@ one loses points), and whether the diagnosis names the bug its header says is th
 
 A buggy entry's diagnosis is classified from its header's ``# names:`` (one group of phrases
 per bug, groups separated by ";", phrases by " | "): **named** when every bug has a failed
-check whose diagnosis contains one of its phrases and no diagnosis matches none of them;
+check whose diagnosis (or summary) contains one of its phrases and no diagnosis matches none of them;
 **wrong** when some failed check's diagnosis matches no phrase of any bug (it names a mistake
 the code does not make); **not named** otherwise (no diagnosis, or only some of the bugs).
 The issue's target is at least 90% named and none wrong. Exit status 0 always: this
@@ -59,15 +59,21 @@ def diagnoses(result) -> list[str]:
     return seen
 
 
+def named_bugs(entry, result) -> tuple[int, int]:
+    """(bugs named, bugs): a bug is named when a failed check's diagnosis or summary contains one of its phrases
+    (a summary such as "forward modified its mask argument in place" names a mistake too)."""
+    said = [(c.diagnosis or "").lower() + "\n" + c.summary.lower() for c in result.checks if not c.passed]
+    groups = [[p.lower() for p in group] for group in entry.names]
+    return sum(any(p in s for s in said for p in group) for group in groups), len(groups)
+
+
 def classify(entry, result) -> str:
     """named / wrong / not named, for a buggy entry (see the module docstring)."""
-    given = [d.lower() for d in diagnoses(result)]
     groups = [[p.lower() for p in group] for group in entry.names]
-    if any(not any(p in d for group in groups for p in group) for d in given):
+    if any(not any(p in d.lower() for group in groups for p in group) for d in diagnoses(result)):
         return WRONG
-    if groups and all(any(p in d for d in given for p in group) for group in groups):
-        return NAMED
-    return NOT_NAMED
+    named, bugs = named_bugs(entry, result)
+    return NAMED if bugs and named == bugs else NOT_NAMED
 
 
 def verdict_right(entry, result) -> bool:
@@ -98,8 +104,9 @@ def main() -> int:
             count[named] += 1
             count["buggy"] += 1
             given = " / ".join(diagnoses(result)) or "(none)"
-            line += f"; diagnosis {named.upper() if named != NAMED else named}: given {given!r}; " \
-                    f"expected {entry.expected_diagnosis!r}"
+            hits, bugs = named_bugs(entry, result)
+            line += f"; diagnosis {named.upper() if named != NAMED else named} ({hits} of {bugs} bugs named): " \
+                    f"given {given!r}; expected {entry.expected_diagnosis!r}"
         print(line, flush=True)
         if args.verbose:
             for check in result.checks:
