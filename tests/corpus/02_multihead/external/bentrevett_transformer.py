@@ -8,12 +8,12 @@
 # adapted: re-expressed, not copied. fc_q/fc_k/fc_v/fc_o are q_proj, k_proj, v_proj, out_proj (with the bias flag);
 # adapted: the source's dropout and device have no defaults and the contract has neither, so dropout is 0 and the
 # adapted: device is the CPU (.to(device) of the scale is dropped).
-# bug: the scale is a float32 tensor of shape (1,): float16 scores divided by it become float32, float64 scores are
-# bug: divided by a float32-rounded sqrt(head_dim); masked scores are filled with -1e10, which does not fit in float16
-# bug: (masked_fill raises) and gives fully masked rows uniform weights.
-# expected-diagnosis: the float32 scale tensor changes the dtype (and precision) of the scores; -1e10 overflows
-# expected-diagnosis: float16 and gives fully masked rows uniform weights
-# names: float32 | dtype | precision; float16 | overflow | half; uniform
+# bug: the scale is a float32 tensor of shape (1,): float16 scores divided by it become float32 (and the float16
+# bug: values then meet float32 weights: RuntimeError), float64 scores are divided by a float32-rounded sqrt(head_dim);
+# bug: masked scores are filled with -1e10, which gives fully masked rows uniform weights.
+# expected-diagnosis: the float32 scale tensor changes the dtype (and precision) of the scores; -1e10 gives fully
+# expected-diagnosis: masked rows uniform weights
+# names: float32 | dtype | precision; uniform
 """bentrevett's "Attention is All You Need" tutorial multi-head attention layer, fitted to the 02 contract."""
 import torch
 
