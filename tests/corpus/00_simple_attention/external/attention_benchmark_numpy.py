@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_sdpa_matches_reference test_sdpa_dtypes
+# fails: test_sdpa_batch_independent test_sdpa_dtypes
+# diagnosis: key.T
 # source: https://github.com/marcderoo/attention_benchmark/blob/8162685752f56fa84f61a2613bb08ad248e61310/attention/numpy_impl.py
 # source: (marcderoo/attention_benchmark, attention/numpy_impl.py: attention)
 # commit: 8162685752f56fa84f61a2613bb08ad248e61310

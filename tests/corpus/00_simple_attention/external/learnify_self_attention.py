@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_simple_attention_large_scores test_sdpa_matches_reference
+# fails: test_simple_attention_large_scores test_sdpa_dtypes
+# diagnosis: subtracting the largest
 # source: https://github.com/KawsarAhmad43/Learnify (a notebook "Implementation: Self-Attention from Scratch")
 # commit: the stored page (pages corpus); no commit recorded
 # licence: unknown

@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_sdpa_matches_reference test_sdpa_dtypes
+# fails: test_sdpa_batch_independent test_sdpa_dtypes
+# diagnosis: key.T
 # source: https://github.com/jtappen1/Machine-Learning-From-Scratch/blob/6bf2f465bfc2b405c333ccd7f054fa40860cc179/models/self-attention/self_attention.py
 # source: (jtappen1/Machine-Learning-From-Scratch, models/self-attention/self_attention.py: softmax and the script)
 # commit: 6bf2f465bfc2b405c333ccd7f054fa40860cc179

@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_sdpa_matches_reference test_sdpa_dtypes
+# fails: test_sdpa_batch_independent test_sdpa_dtypes
+# diagnosis: key.T
 # source: https://github.com/jaymody/picoGPT/blob/018a1e1796d7ea3e96032d9667042316c8fa7864/gpt2.py
 # source: (jaymody/picoGPT, gpt2.py: softmax and attention)
 # commit: 018a1e1796d7ea3e96032d9667042316c8fa7864

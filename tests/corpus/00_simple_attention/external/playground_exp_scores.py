@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_sdpa_matches_reference test_simple_attention_large_scores
+# fails: test_simple_attention_large_scores test_sdpa_dtypes
+# diagnosis: subtracting the largest
 # source: https://github.com/xuyuji9000/machine-learning-playground (a notebook after the article
 # source: https://medium.com/@christoschr97/understanding-the-attention-mechanism-a-simple-implementation-using-python-and-numpy-3f1feae13fb7)
 # commit: the stored page (pages corpus); no commit recorded

@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_sdpa_matches_reference test_simple_attention_large_scores
+# fails: test_simple_attention_large_scores test_sdpa_batch_independent
+# diagnosis: subtracting the largest
 # source: https://github.com/devadigapratham/prathameshdevadiga/blob/7e9dfdb0c2da82f3b1da0ec45fc02f49a288730a/src/content/post/self-attention.md
 # source: (devadigapratham/prathameshdevadiga, src/content/post/self-attention.md, the blog post "Self Attention
 # source: in Transformers", 10 April 2024: softmax and scaled_dot_product_attention; the same code is in many

@@ -1,5 +1,5 @@
 # corpus: buggy
-# fails: test_sdpa_matches_reference
+# fails: test_sdpa_matches_reference test_simple_attention_matches_reference
 # source: https://github.com/zedd-08/thesis-implementations (a notebook "Basic Attention Mechanism: Using numpy
 # source: and Scipy", after https://machinelearningmastery.com/the-attention-mechanism-from-scratch/; the same
 # source: code is in many other repositories that follow that tutorial)

@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_sdpa_matches_reference test_sdpa_dtypes
+# fails: test_sdpa_batch_independent test_sdpa_dtypes
+# diagnosis: key.T
 # source: https://github.com/VikramTaviti/tuts (a notebook: "Step 6: Apply softmax row-wise" with np.apply_along_axis)
 # commit: the stored page (pages corpus); no commit recorded
 # licence: unknown

@@ -1,5 +1,7 @@
 # corpus: buggy
-# fails: test_fully_masked_slices
+# fails: test_fully_masked_slices test_masked_softmax_dtypes
+# passes: test_softmax_matches_reference test_masked_softmax_matches_reference
+# diagnosis: gives NaN
 # source: https://github.com/mhaowork/assignment1-basics/blob/65d6cb327b45fa42d4391682c16bd16e3722fa82/cs336_basics/softmax.py
 # source: and .../blob/58082aed41770705b4e0c42d2a8f5f8097396aab/cs336_basics/scaled_dot_product_attention.py
 # source: (mhaowork/assignment1-basics, a Stanford CS336 assignment 1 solution: Softmax.forward and the masking in SDPA)

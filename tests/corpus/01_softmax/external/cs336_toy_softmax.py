@@ -1,5 +1,6 @@
 # corpus: buggy
 # fails: test_softmax_matches_reference test_fully_masked_slices
+# diagnosis: along the last dimension
 # source: https://github.com/lllldj/cs336/blob/b4ab5d3354c48feefe4c275c060f2a2f68aef91c/cs336_basics/myFunctional.py
 # source: (lllldj/cs336, a Stanford CS336 assignment 1 attempt: toy_softmax and the masking in toy_product_atte)
 # commit: b4ab5d3354c48feefe4c275c060f2a2f68aef91c

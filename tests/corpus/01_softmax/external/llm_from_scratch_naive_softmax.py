@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_softmax_matches_reference
+# fails: test_softmax_large_values test_softmax_matches_reference
+# diagnosis: Without subtracting the max
 # source: https://github.com/TomJourney/build_a_llm_from_scratch (src/utils/MathUtis.py: diy_softmax_naive, written
 # source: after the book "Build a Large Language Model (From Scratch)")
 # commit: not recorded (the index names the file, not its commit)

@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_softmax_large_values
+# fails: test_softmax_large_values test_softmax_matches_reference
+# diagnosis: along the last dimension
 # source: https://github.com/RashikShahjahan/micrograd-extented (micrograd/layers/softmax.py: Softmax.forward)
 # commit: not recorded (the index names the file, not its commit)
 # licence: unknown

@@ -1,5 +1,5 @@
 # corpus: buggy
-# fails: test_masked_softmax_matches_reference
+# fails: test_masked_softmax_matches_reference test_softmax_matches_reference
 # source: https://github.com/MatthewSo/rl-aux/blob/51f84adc77866cbb9159f3c0b4fafcd0b06b90db/utils/masked_softmax.py
 # source: (MatthewSo/rl-aux, utils/masked_softmax.py: mask_softmax)
 # commit: 51f84adc77866cbb9159f3c0b4fafcd0b06b90db
@@ -8,10 +8,10 @@
 # adapted: contract's call passes dim. softmax (the source has none) is the same function with a 0-d True mask.
 # bug: the max is taken over all entries, masked ones included, so a large masked score makes the real weights
 # bug: underflow to 0; the epsilon 1e-8 added to the sum shifts every weight (wrong in float64), and a fully
-# bug: masked or all -inf slice divides by epsilon only.
+# bug: masked slice divides by epsilon only (zeros); a slice that is all -inf gives NaN (-inf - (-inf)).
 # expected-diagnosis: the max includes masked entries (a large masked score wipes out the real weights), and the
-# expected-diagnosis: epsilon added to the sum makes every weight slightly wrong
-# names: masked entries are large; epsilon
+# expected-diagnosis: epsilon added to the sum makes every weight slightly wrong; an all -inf slice gives NaN
+# names: masked entries are large; epsilon; gives NaN
 """A masked softmax from a reinforcement-learning project, fitted to the 01 contract."""
 import torch
 

@@ -13,8 +13,8 @@
 # bug: contract's are Linear(E, E) before it); scores are divided by sqrt(embed_size), not sqrt(head_dim); masked
 # bug: scores are filled with -1e20, which overflows float16 and gives fully masked rows uniform weights.
 # expected-diagnosis: the projections have the wrong shape (a head_dim x head_dim layer shared by the heads); the
-# expected-diagnosis: scale is sqrt(embed_dim), not sqrt(head_dim)
-# names: should be linear | q_proj | shape; sqrt(embed_dim)
+# expected-diagnosis: scale is sqrt(embed_dim), not sqrt(head_dim); -1e20 gives fully masked rows uniform weights
+# names: should be linear | q_proj | shape; sqrt(embed_dim); uniform
 """A from-scratch Transformer's self-attention (a widely copied video tutorial), fitted to the 02 contract."""
 import torch
 import torch.nn as nn

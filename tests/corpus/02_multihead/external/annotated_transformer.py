@@ -1,5 +1,5 @@
 # corpus: buggy
-# fails: test_matches_reference_float64
+# fails: test_matches_reference_float64 test_fully_masked_rows
 # source: https://github.com/harvardnlp/annotated-transformer/blob/0a91a254735c07532e23733dce8a693e504f3a08/the_annotated_transformer.py
 # source: (harvardnlp/annotated-transformer, the_annotated_transformer.py: attention and MultiHeadedAttention)
 # commit: 0a91a254735c07532e23733dce8a693e504f3a08

@@ -1,6 +1,7 @@
 # corpus: buggy
 # fails: test_fully_masked_rows
 # passes: test_matches_reference_float64 test_causal_mask test_padding_mask
+# diagnosis: uniform weights
 # source: https://github.com/hyunwoongko/transformer/blob/8f7aaa19d37b088c156db0512868127ba9bf1a0f/models/layers/multi_head_attention.py
 # source: and .../blob/9c5515deafd0b224b50ea7500d38f6c370682633/models/layers/scale_dot_product_attention.py
 # source: (hyunwoongko/transformer, a popular from-scratch Transformer, after its fixes)

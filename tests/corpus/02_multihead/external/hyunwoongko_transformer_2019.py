@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_matches_reference_float64
+# fails: test_matches_reference_float64 test_padding_mask
+# diagnosis: out_proj
 # source: https://github.com/hyunwoongko/transformer/blob/10c0a9d72672c558964c8a8ec518ef2b93144ca3/models/layers/multi_head_attention.py
 # source: and .../blob/09c74b80162ac571584ca29379236e95453fe43b/models/layers/scale_dot_product_attention.py
 # source: (hyunwoongko/transformer, an early version of a popular from-scratch Transformer, October 2019)

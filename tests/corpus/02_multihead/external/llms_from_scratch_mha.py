@@ -1,6 +1,7 @@
 # corpus: buggy
 # fails: test_fully_masked_rows
 # passes: test_matches_reference_float64 test_causal_mask test_padding_mask
+# diagnosis: give NaN
 # source: https://github.com/rasbt/LLMs-from-scratch/blob/0fd91d612beb47da861eeaa92f9fedd68a8cf5c6/ch04/01_main-chapter-code/previous_chapters.py
 # source: (rasbt/LLMs-from-scratch, the book "Build a Large Language Model (From Scratch)": MultiHeadAttention)
 # commit: 0fd91d612beb47da861eeaa92f9fedd68a8cf5c6

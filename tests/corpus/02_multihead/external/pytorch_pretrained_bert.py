@@ -1,5 +1,5 @@
 # corpus: buggy
-# fails: test_matches_reference_float64
+# fails: test_matches_reference_float64 test_masked_keys_cannot_leak
 # source: https://github.com/huggingface/transformers/blob/0159c798fd9dc6a56ea45e25b0193d4ca0a68861/pytorch_pretrained_bert/modeling.py
 # source: (huggingface/transformers when it was pytorch-pretrained-BERT: BertSelfAttention, BertSelfOutput.dense,
 # source: and BertModel's extended attention mask (1.0 - mask) * -10000.0)

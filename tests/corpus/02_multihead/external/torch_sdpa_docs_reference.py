@@ -1,5 +1,6 @@
 # corpus: buggy
-# fails: test_padding_mask
+# fails: test_padding_mask test_fully_masked_rows
+# passes: test_causal_mask test_matches_reference_float64
 # source: PyTorch 2.13.0, torch/nn/functional.py: the docstring of scaled_dot_product_attention ("Efficient
 # source: implementation equivalent to the following: def scaled_dot_product_attention(...)"), as installed
 # source: (python -c "import torch.nn.functional as F; print(F.scaled_dot_product_attention.__doc__)")

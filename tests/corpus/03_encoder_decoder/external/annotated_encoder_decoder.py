@@ -1,5 +1,5 @@
 # corpus: buggy
-# fails: test_constructor test_padding_mask
+# fails: test_constructor test_encoder_matches_reference
 # source: https://github.com/bastings/annotated_encoder_decoder/blob/184ddb59ac0c8c79045c7cdec7c3296d9e951b58/annotated_encoder_decoder.ipynb
 # source: (bastings/annotated_encoder_decoder, "The Annotated Encoder-Decoder with Attention": BahdanauAttention, Encoder,
 # source: Decoder, an early version of the notebook)

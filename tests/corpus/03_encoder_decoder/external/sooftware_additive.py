@@ -1,5 +1,5 @@
 # corpus: buggy
-# fails: test_constructor test_padding_mask
+# fails: test_constructor test_model_constructor
 # source: https://github.com/sooftware/attentions/blob/84347237608e022de8b881abdb7e8bdcfc006d8b/attentions.py
 # source: (sooftware/attentions, attentions.py: AdditiveAttention)
 # commit: 84347237608e022de8b881abdb7e8bdcfc006d8b
