@@ -13,10 +13,11 @@
 # adapted: the final state being the GRU's last packed state. The decoder's bridge, pre-output layer, dropout and
 # adapted: generator are replaced by the contract's state and out layer; its step order (attend with the previous
 # adapted: hidden, rnn input [prev_embed, context]) is kept.
-# bug: scores.data.masked_fill_(mask & 0, -inf): mask & 0 is all False, so nothing is masked and padding gets weight
-# bug: (the notebook's comment says it inverts the mask); the key projection has a bias; packing needs a batch
-# bug: sorted by decreasing length.
-# expected-diagnosis: the key projection has a bias; packing needs a batch sorted by length (the ignored mask is
+# bug: scores.data.masked_fill_(mask & 0, -inf) (the notebook's comment says it inverts the mask): with the uint8
+# bug: masks of its day, mask & 0 is all zeros and nothing is masked, so padding gets weight; with today's boolean
+# bug: masks, mask & 0 is an integer tensor and masked_fill_ raises (checked with torch 2.13); the key projection
+# bug: has a bias; packing needs a batch sorted by decreasing length.
+# expected-diagnosis: the key projection has a bias; packing needs a batch sorted by length (the broken mask is
 # expected-diagnosis: hidden: no attention check runs once the weights cannot be loaded)
 # names: bias; sorted | enforce_sorted
 """The Annotated Encoder-Decoder's Bahdanau attention model (an early version), fitted to the 03 contract."""
