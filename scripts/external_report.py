@@ -90,14 +90,17 @@ def main() -> int:
     args = parser.parse_args()
     conftest = _conftest()
     totals: dict[str, Counter] = {}
-    for exercise, path in entries(args.exercise, args.name):
+    chosen = entries(args.exercise, args.name)
+    if not chosen:
+        parser.error(f"no external entries match (exercise={args.exercise!r}, -k {args.name!r}) under {CORPUS}")
+    for n, (exercise, path) in enumerate(chosen, 1):
         entry = conftest.read_entry(path)
         result = conftest.grade(exercise, path)
         count = totals.setdefault(exercise, Counter())
         count["entries"] += 1
         right = verdict_right(entry, result)
         count["verdict right" if right else "verdict wrong"] += 1
-        line = (f"{exercise}/{path.stem}: {entry.category}, {result.score:g}/{result.max_score:g}, "
+        line = (f"[{n}/{len(chosen)}] {exercise}/{path.stem}: {entry.category}, {result.score:g}/{result.max_score:g}, "
                 f"verdict {'right' if right else 'WRONG'}")
         if entry.category == "buggy":
             named = classify(entry, result)

@@ -1,6 +1,13 @@
 """The real-code corpus (tests/corpus/<exercise>/external/): public implementations, fitted to the
 contract with their computational core kept, each with a provenance header.
 
+The entries are re-expressed, not copied: each reproduces its source's computation (the same
+operations in the same order, the same axes, constants, fill values and dtype behaviour, and so the
+same bugs) in this project's own words, and its header says where the code comes from (source,
+commit, licence), exactly what was changed to fit the contract (``# adapted:``) and what is wrong
+(``# bug:``). Adapting never adds or removes a bug: a default the source sets is kept (dropout=0.1
+stays on), a value the source leaves to its caller is set to the harmless one (dropout 0).
+
 Every correct entry gets full marks; every buggy one loses points in the checks its bug should
 fail (and keeps the ones its header says it passes), with the diagnosis its header pins. An entry
 the current grader gets wrong carries ``# known-gap:`` and is an xfail(strict=True): it flips to a
