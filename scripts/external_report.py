@@ -10,7 +10,8 @@ one loses points), and whether the diagnosis names the bug its header says is th
 
 A buggy entry's diagnosis is classified from its header's ``# names:`` (one group of phrases
 per bug, groups separated by ";", phrases by " | "): **named** when every bug has a failed
-check whose diagnosis (or summary) contains one of its phrases and no diagnosis matches none of them;
+check whose diagnosis contains one of its phrases and no diagnosis matches none of them (a bug
+that only a check's summary or a raw error names is counted apart, not as named);
 **wrong** when some failed check's diagnosis matches no phrase of any bug (it names a mistake
 the code does not make); **not named** otherwise (no diagnosis, or only some of the bugs).
 The issue's target is at least 90% named and none wrong. Exit status 0 always: this
@@ -59,12 +60,18 @@ def diagnoses(result) -> list[str]:
     return seen
 
 
-def named_bugs(entry, result) -> tuple[int, int]:
-    """(bugs named, bugs): a bug is named when a failed check's diagnosis or summary contains one of its phrases
-    (a summary such as "forward modified its mask argument in place" names a mistake too)."""
-    said = [(c.diagnosis or "").lower() + "\n" + c.summary.lower() for c in result.checks if not c.passed]
+def named_bugs(entry, result) -> tuple[int, int, int]:
+    """(bugs a diagnosis names, further bugs only a check's summary names, bugs). A summary such as
+    "forward modified its mask argument in place" or a raw exception tells the student something, but
+    the issue's target is about diagnoses, so only those count as naming a bug."""
+    failed = [c for c in result.checks if not c.passed]
+    diagnoses_said = [(c.diagnosis or "").lower() for c in failed]
+    summaries_said = [c.summary.lower() for c in failed]
     groups = [[p.lower() for p in group] for group in entry.names]
-    return sum(any(p in s for s in said for p in group) for group in groups), len(groups)
+    by_diagnosis = [any(p in d for d in diagnoses_said for p in group) for group in groups]
+    by_summary = [not hit and any(p in s for s in summaries_said for p in group)
+                  for hit, group in zip(by_diagnosis, groups)]
+    return sum(by_diagnosis), sum(by_summary), len(groups)
 
 
 def classify(entry, result) -> str:
@@ -72,7 +79,7 @@ def classify(entry, result) -> str:
     groups = [[p.lower() for p in group] for group in entry.names]
     if any(not any(p in d.lower() for group in groups for p in group) for d in diagnoses(result)):
         return WRONG
-    named, bugs = named_bugs(entry, result)
+    named, _, bugs = named_bugs(entry, result)
     return NAMED if bugs and named == bugs else NOT_NAMED
 
 
@@ -107,8 +114,9 @@ def main() -> int:
             count[named] += 1
             count["buggy"] += 1
             given = " / ".join(diagnoses(result)) or "(none)"
-            hits, bugs = named_bugs(entry, result)
-            line += f"; diagnosis {named.upper() if named != NAMED else named} ({hits} of {bugs} bugs named): " \
+            hits, in_summary, bugs = named_bugs(entry, result)
+            line += f"; diagnosis {named.upper() if named != NAMED else named} ({hits} of {bugs} bugs named" \
+                    + (f", {in_summary} more only in a summary" if in_summary else "") + "): " \
                     f"given {given!r}; expected {entry.expected_diagnosis!r}"
         print(line, flush=True)
         if args.verbose:

@@ -107,7 +107,8 @@ SCALE_AND_INPLACE = (("not divided by sqrt",), ("in place",))
     (SCALE, [(None, "Wrong values in weights.")], "not named"),                   # no diagnosis at all
     (SCALE, [("Not divided by sqrt(d_k).", ""), ("Another mistake.", "")], "wrong"),  # one right, one not there
     (SCALE_AND_INPLACE, [(None, "forward modified its mask argument in place.")], "not named"),  # 1 of 2 bugs
-    (SCALE_AND_INPLACE, [(None, "modified in place."), ("Not divided by sqrt(d_k).", "")], "named"),
+    (SCALE_AND_INPLACE, [(None, "modified in place."), ("Not divided by sqrt(d_k).", "")], "not named"),  # summary
+    (SCALE_AND_INPLACE, [("Changed in place.", ""), ("Not divided by sqrt(d_k).", "")], "named"),
 ])
 def test_report_classifies_diagnoses(names, checks, expected):
     assert _report().classify(SimpleNamespace(names=names), _result(*checks)) == expected
