@@ -1,9 +1,10 @@
 # corpus: buggy
 # fails: test_softmax_large_values test_softmax_matches_reference
 # diagnosis: Without subtracting the max
-# source: https://github.com/TomJourney/build_a_llm_from_scratch (src/utils/MathUtis.py: diy_softmax_naive, written
-# source: after the book "Build a Large Language Model (From Scratch)")
-# commit: not recorded (the index names the file, not its commit)
+# source: https://github.com/TomJourney/build_a_llm_from_scratch/blob/3ecce2d92cd0d2d9e1e1b8ea1cb2a009e26d5991/src/utils/MathUtis.py
+# source: (TomJourney/build_a_llm_from_scratch, src/utils/MathUtis.py: diy_softmax_naive, written after the book
+# source: "Build a Large Language Model (From Scratch)")
+# commit: 3ecce2d92cd0d2d9e1e1b8ea1cb2a009e26d5991
 # licence: unknown
 # adapted: re-expressed, not copied. diy_softmax_naive becomes softmax (the source has no dim argument). The source
 # adapted: has no masked softmax: masked_softmax is the shipped stub.

@@ -1,8 +1,9 @@
 # corpus: buggy
 # fails: test_softmax_large_values test_softmax_matches_reference
 # diagnosis: along the last dimension
-# source: https://github.com/RashikShahjahan/micrograd-extented (micrograd/layers/softmax.py: Softmax.forward)
-# commit: not recorded (the index names the file, not its commit)
+# source: https://github.com/RashikShahjahan/micrograd-extented/blob/5db434d0fe183e9a545f302604084ae7cd06a757/micrograd/layers/softmax.py
+# source: (RashikShahjahan/micrograd-extented, micrograd/layers/softmax.py: Softmax.forward)
+# commit: 5db434d0fe183e9a545f302604084ae7cd06a757
 # licence: unknown
 # adapted: re-expressed, not copied. Softmax.forward becomes softmax (the source has no dim and always normalises
 # adapted: the last dimension). The source has no masked softmax: masked_softmax is the shipped stub.
