@@ -4,7 +4,7 @@
 # source: (aladdinpersson/Machine-Learning-Collection, transformer_from_scratch.py: SelfAttention; the class, with
 # source: its per-head projections and its sqrt(embed_size) scale, is copied into many student repositories)
 # commit: 71faea865041410473a8c0543aaf48b51c63e92f
-# licence: MIT
+# licence: unknown (none found in the index)
 # adapted: re-expressed, not copied. values/keys/queries/fc_out are v_proj/k_proj/q_proj/out_proj, shaped as the
 # adapted: source shapes them (the projections are Linear(head_dim, head_dim, bias=False), out_proj gets the bias
 # adapted: flag); the source's forward(values, keys, query, mask) takes the contract's order (query, key, value,

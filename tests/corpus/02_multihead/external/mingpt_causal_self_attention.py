@@ -3,7 +3,7 @@
 # source: https://github.com/karpathy/minGPT/blob/bbbdac74fa9b2e55574d70056163ffbae42310c1/mingpt/model.py
 # source: (karpathy/minGPT, mingpt/model.py: CausalSelfAttention and GPTConfig's dropout defaults)
 # commit: bbbdac74fa9b2e55574d70056163ffbae42310c1
-# licence: MIT
+# licence: MIT (the repository's licence; its LICENSE file is not in the index)
 # adapted: re-expressed, not copied. query/key/value/proj are q_proj, k_proj, v_proj, out_proj (with the bias flag);
 # adapted: the source is self-attention over one x with a causal mask buffer: here its projections apply to query,
 # adapted: key and value, and the contract's mask takes the buffer's place (mask == 0 is masked out, as in the source;
