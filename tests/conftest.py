@@ -27,24 +27,45 @@ class CorpusEntry:
     diagnosis: str | None = None  # text a failing check's diagnosis must contain
     message: str | None = None    # text a failing check's summary must contain
     skip_if: str | None = None    # "cuda": the entry's expectations hold only where CUDA is not available
+    # Provenance of real public code (tests/corpus/<exercise>/external/); a field may span several lines.
+    source: str | None = None              # URL, repository and path the code comes from
+    commit: str | None = None              # the commit (or date) it was read at
+    licence: str | None = None
+    adapted: str | None = None             # exactly what was changed to fit the contract
+    bug: str | None = None                 # what is wrong, as its authors wrote it ("none" when correct)
+    expected_diagnosis: str | None = None  # in plain words, what a correct diagnosis names
+    names: tuple[tuple[str, ...], ...] = ()  # per bug (";"), phrases (" | ") a diagnosis naming it contains
+    known_gap: str | None = None           # where the current grader's verdict is wrong (an xfail)
 
     @property
     def id(self) -> str:
         return f"{self.category}/{self.path.stem}"
 
 
+PROVENANCE = ("source", "commit", "licence", "adapted", "bug", "expected-diagnosis", "names", "known-gap")
+
+
 def read_entry(path: Path) -> CorpusEntry:
     fields = {}
     for line in path.read_text().splitlines():
-        match = re.match(r"#\s*(corpus|fails|passes|diagnosis|message|skip-if):\s*(.*)", line)
+        match = re.match(r"#\s*(corpus|fails|passes|diagnosis|message|skip-if|" + "|".join(PROVENANCE)
+                         + r"):\s*(.*)", line)
         if not match:
             break
-        fields[match.group(1)] = match.group(2).strip()
+        key, value = match.group(1), match.group(2).strip()
+        # a provenance field given on several lines reads as one
+        fields[key] = f"{fields[key]} {value}" if key in PROVENANCE and key in fields else value
+    names = tuple(tuple(p.strip() for p in group.split(" | ") if p.strip())
+                  for group in fields.get("names", "").split(";") if group.strip())
     return CorpusEntry(path=path, category=fields.get("corpus", path.parent.name),
                        fails=tuple(fields.get("fails", "").split()),
                        passes=tuple(fields.get("passes", "").split()),
                        diagnosis=fields.get("diagnosis"), message=fields.get("message"),
-                       skip_if=fields.get("skip-if"))
+                       skip_if=fields.get("skip-if"),
+                       source=fields.get("source"), commit=fields.get("commit"), licence=fields.get("licence"),
+                       adapted=fields.get("adapted"), bug=fields.get("bug"),
+                       expected_diagnosis=fields.get("expected-diagnosis"), names=names,
+                       known_gap=fields.get("known-gap"))
 
 
 def corpus(exercise: str, category: str) -> list[CorpusEntry]:
