@@ -7,12 +7,12 @@ The checks run here, in the trusted process, under pytest with the grading plugi
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import datetime as _dt
 import functools
 import gc
 import io
+import multiprocessing.util
 import os
 import platform
 import shlex
@@ -62,10 +62,12 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
     submission = Path(submission or exercise.solution)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     clock = time.monotonic()
-    static = tuple(f.name for f in banned.scan_file(submission, exercise.banned))
     runner = SubmissionRunner(submission=submission, limits=exercise.limits, banned=exercise.banned,
                               isolation=isolation)
-    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static)
+    findings = banned.scan_source(runner.source, exercise.banned)
+    static = tuple(f.name for f in findings if f.certain)
+    unsure = tuple(f.reason for f in findings if not f.certain)
+    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static, static_unsure=unsure)
     try:
         _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet)
     finally:
@@ -83,7 +85,8 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
         versions=versions(),
         devices=("cpu",),
         student_output=runner.output,
-        load_error=runner.hello.load_error,
+        load_error=runner.refusal or runner.hello.load_error,
+        flags=tuple(f"banned-call scan: the solution {reason}" for reason in unsure),
     )
 
 
@@ -92,10 +95,12 @@ def _scratch_hypothesis_home() -> str:
     """A throwaway folder for whatever Hypothesis stores (failure patches, caches).
 
     Grading writes nothing to the working directory: no example database, and the
-    patches Hypothesis saves after a failing run go here and are removed at exit.
+    patches Hypothesis saves after a failing run go here and are removed when the process ends (a batch worker too).
     """
     path = tempfile.mkdtemp(prefix="grade-hypothesis-")
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    # A multiprocessing finalizer, not atexit: a batch worker ends without running atexit.
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(path,), kwargs={"ignore_errors": True},
+                                  exitpriority=10)
     return path
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import torch
 
 from grader import errors, results, wire
-from grader.sandbox.process import Hello, Sandbox
+from grader.sandbox import probe, source
+from grader.sandbox.process import Budget, Hello, Sandbox
 from grader.spec import Limits
 
 
@@ -55,40 +56,66 @@ DTYPE_METHODS = {torch.float64: "double", torch.float32: "float", torch.float16:
 
 
 class SubmissionRunner:
-    """Owns the sandboxed child of one submission across all its checks."""
+    """Owns the sandboxed child of one submission across all its checks.
+
+    The grader reads the submission's bytes here, once (:mod:`grader.sandbox.source`); a file
+    that cannot be graded (a link, too large, not a plain file) fails every check with the
+    reason, and no child starts. Time is charged only while the grader waits on the child:
+    each call has ``call_seconds``, and all of them together ``total_seconds``.
+    """
 
     def __init__(self, *, submission: Path, limits: Limits, banned: tuple[str, ...] = (),
-                 isolation: str = "best") -> None:
+                 isolation: str = "best", private: tuple[str, ...] = ()) -> None:
         self.submission = Path(submission)
         self.limits = limits
         self.banned = banned
-        self.isolation_request = isolation
-        self.deadline = time.monotonic() + limits.total_seconds
+        self.isolation = probe.resolve(isolation)
+        self.private = tuple(private) or _private_folders(self.submission)
+        self.used = 0.0   # seconds spent waiting on the child, loading included
         self.sandbox: Sandbox | None = None
         self.hello = Hello()
         self.output_parts: list[str] = []
-        self.isolation = "none"
         self.timeouts = 0
+        self.refusal: str | None = None
+        try:
+            self.source = source.read_submission(self.submission)
+        except source.SourceRefused as error:
+            self.source, self.refusal = b"", str(error)
 
     def ensure(self) -> Sandbox:
         if self.sandbox is not None and self.sandbox.alive:
             return self.sandbox
         self._retire()
+        if self.refusal is not None:
+            raise errors.SubmissionLoadError(self.refusal, hint="Hand in the solution itself, as a .py file.")
         if self.timeouts >= MAX_TIMEOUTS:
             raise errors.SandboxFailure(MSG_GAVE_UP.format(count=self.timeouts))
-        if time.monotonic() >= self.deadline:
+        if self.used >= self.limits.total_seconds:
             raise errors.SandboxFailure(
-                f"The submission used up its {self.limits.total_seconds:g} s total time limit; "
-                "the remaining checks were not run.")
-        sandbox = Sandbox(submission=self.submission, limits=self.limits, banned=self.banned,
-                          isolation=self.isolation_request)
+                f"The submission used up the {self.limits.total_seconds:g} s that all its calls may take "
+                "together; the remaining checks were not run.")
+        sandbox = Sandbox(source=self.source, limits=self.limits, banned=self.banned,
+                          isolation=self.isolation, private=self.private)
         self.sandbox = sandbox
-        self.hello = sandbox.start(self.call_deadline())
-        self.isolation = self.hello.isolation
+        started = time.monotonic()
+        try:
+            self.hello = sandbox.start(self.budget())
+        finally:
+            self.charge(started)
         return sandbox
 
-    def call_deadline(self) -> float:
-        return min(time.monotonic() + self.limits.call_seconds, self.deadline)
+    def budget(self) -> Budget:
+        """The wait for the next reply: one call's limit, or what is left of the total if less."""
+        left = max(0.0, self.limits.total_seconds - self.used)
+        if left < self.limits.call_seconds:
+            return Budget(time.monotonic() + left, total=True)
+        return Budget(time.monotonic() + self.limits.call_seconds)
+
+    def charge(self, started: float) -> None:
+        self.used += time.monotonic() - started
+
+    def call_deadline(self) -> float:  # kept for callers that want a plain deadline
+        return self.budget().deadline
 
     def _retire(self) -> None:
         if self.sandbox is not None:
@@ -199,13 +226,20 @@ class Student:
 
     def _request(self, header: dict, values: dict, *, what: str) -> tuple[dict, dict]:
         sandbox = self._sandbox()
+        started = time.monotonic()
         try:
-            head, out = sandbox.request(header, values, deadline=self._runner.call_deadline(), what=what)
+            head, out = sandbox.request(header, values, budget=self._runner.budget(), what=what)
+            head, out = checked_reply(head, out)
+        except wire.WireError as error:
+            self._fatal = sandbox._malformed(what, error)
+            self._raise_fatal()
         except errors.SandboxFailure as error:
             if error.timed_out:
                 self._runner.timeouts += 1
             self._fatal = error
             self._raise_fatal()
+        finally:
+            self._runner.charge(started)
         for name in head.get("banned") or ():
             if isinstance(name, str):
                 self.banned_hits.add(name)
@@ -327,3 +361,55 @@ def _short(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"tensor{tuple(value.shape)}"
     return wire.safe_repr(value)[:40]
+
+
+def _private_folders(submission: Path) -> tuple[str, ...]:
+    """Folders a child must not see even where they lie inside one it may: the submission's, and the
+    class folder above a ``<student>/solution.py``."""
+    folder = submission.resolve().parent
+    folders = [folder]
+    if submission.name == "solution.py":
+        folders.append(folder.parent)
+    return tuple(str(f) for f in folders)
+
+
+# The reply header, field by field: the type each must have when present (anything else is dropped).
+REPLY_FIELDS = {"status": str, "banned": list, "aten_ops": int, "graph": bool, "obj": int, "info": dict,
+                "name": str, "message": str, "type": str, "frames": list, "not_implemented": bool,
+                "exit": bool, "memory": bool}
+REPLY_VALUES = {"result": object, "input_grads": dict, "param_grads": dict, "inputs_after": dict, "state": dict}
+STATUSES = ("ok", "error", "missing", "protocol")
+
+
+def checked_reply(head: dict, out: dict) -> tuple[dict, dict]:
+    """The reply with every field of the type the protocol says; :class:`wire.WireError` otherwise.
+
+    The child's header is its word: a field of the wrong type would otherwise break a check
+    (``int(header["obj"])`` on a list) and read as a grader bug.
+    """
+    checked = {}
+    for key, kind in REPLY_FIELDS.items():
+        if key not in head or head[key] is None:
+            continue
+        value = head[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise wire.WireError(f"reply field {key!r} is not a {kind.__name__}")
+        checked[key] = value
+    if checked.get("status") not in STATUSES:
+        raise wire.WireError("reply status is not one the protocol knows")
+    info = checked.get("info")
+    if info is not None:
+        for key, kind in (("children", dict), ("parameters", dict), ("buffers", list), ("type", str),
+                          ("is_module", bool)):
+            if key in info and not isinstance(info[key], kind):
+                raise wire.WireError(f"object info field {key!r} is not a {kind.__name__}")
+    values = {}
+    for key, kind in REPLY_VALUES.items():
+        if key in out:
+            if not isinstance(out[key], kind):
+                raise wire.WireError(f"reply value {key!r} is not a {kind.__name__}")
+            values[key] = out[key]
+    after = values.get("inputs_after")
+    if after is not None and not (isinstance(after.get("args"), (list, tuple)) and isinstance(after.get("kwargs"), dict)):
+        raise wire.WireError("echoed inputs are not (args, kwargs)")
+    return checked, values
