@@ -26,12 +26,13 @@ import pytest
 import torch
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from grader import __version__, results
+from grader import __version__, results, wire
 from grader.run import banned, plugin
 from grader.sandbox.proxy import SubmissionRunner
 from grader.spec import Exercise
 
 DEFAULT_SEED = 0
+NOT_GRADED = "not graded"
 
 
 def versions() -> dict[str, str]:
@@ -88,6 +89,18 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
         load_error=runner.refusal or runner.hello.load_error,
         flags=tuple(f"banned-call scan: the solution {reason}" for reason in unsure),
     )
+
+
+def not_graded(exercise: Exercise, submission: Path, seed: int, isolation: str,
+               error: BaseException) -> results.GradeResult:
+    """The result of a submission whose grading itself failed: no points, the reason, flagged."""
+    reason = wire.clean_text(f"{type(error).__name__}: {error}")[:500]
+    return results.GradeResult(
+        exercise=exercise.id, title=exercise.title, submission=str(submission), checks=(), seed=seed,
+        started_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), duration=0.0,
+        isolation=isolation, command=reproduce_command(exercise, submission, seed), versions=versions(),
+        load_error=f"Grading this submission failed ({reason}); it was not graded.",
+        flags=(f"{NOT_GRADED}: {reason}",))
 
 
 @functools.cache

@@ -53,6 +53,10 @@ def not_dumpable() -> None:
         pass
 
 
+class SandboxSetupError(RuntimeError):
+    """The child could not enter its isolation level: the machine's or the grader's problem."""
+
+
 @dataclass(frozen=True)
 class Hello:
     """The child's first message, read once: did the submission load, what it defines, or why
@@ -82,6 +86,8 @@ class Hello:
             if not isinstance(names, dict) or len(names) > 10_000:
                 raise wire.WireError("a hello without its table of names")
             return cls(status="ready", names={str(k)[:200]: str(v)[:200] for k, v in names.items()})
+        if status == "setup_error":   # sent before any student code ran
+            raise SandboxSetupError(f"the sandbox could not be set up: {str(header.get('message'))[:500]}")
         if status != "load_error":
             raise wire.WireError("a hello with an unknown status")
         error = {k: header[k] for k, kind in LOAD_ERROR_FIELDS.items()

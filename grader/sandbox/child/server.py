@@ -55,8 +55,12 @@ def main(conn, out_conn, config: dict[str, Any]) -> None:
     os.setsid()  # own session and process group: the grader kills the group whole
     inherited.keep_only(conn, out_conn)
     torch.set_num_threads(1)
-    level = isolation.enter(config)
-    path = _place_source(config)
+    try:
+        level = isolation.enter(config)
+        path = _place_source(config)
+    except BaseException as error:  # before any student code: the sandbox itself could not be made
+        conn.send_bytes(wire.encode_message({"status": "setup_error", "message": f"{type(error).__name__}: {error}"}))
+        os._exit(3)
     _sanitise_imports()
     recorder = BannedRecorder(config.get("banned", ()))
     server = Server(conn, path, recorder, level)
