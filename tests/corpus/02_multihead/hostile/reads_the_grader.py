@@ -11,7 +11,11 @@ import os
 def report():
     me = os.getpid()
     read = {"mem": [], "environ": [], "token": False, "visible": 0}
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        entries = [str(pid) for pid in range(1, 1 << 15) if os.path.exists(f"/proc/{pid}")]
+    for entry in entries:
         if not entry.isdigit() or int(entry) == me:
             continue
         read["visible"] += 1

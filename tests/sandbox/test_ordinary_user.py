@@ -1,0 +1,95 @@
+"""A grader run by an ordinary user, played for real: from a root test, the grader runs as an
+unused uid (``setpriv``), inside a bubblewrap mount namespace that only opens the way to the
+interpreter (a root-only home would otherwise hide it). Its child reads other processes of its
+own user through /proc, walks the file system for a copy of the reference, and writes into the
+grader's own results folder, at both levels: the ``namespaces`` level (a user namespace of its
+own) and the ``rlimits`` level (Landlock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, EXERCISES, ROOT
+from grader import wire
+from grader.sandbox import probe
+
+HOSTILE = CORPUS / "02_multihead" / "hostile"
+USER = 4242   # no account: setpriv needs none
+BWRAP, SETPRIV = shutil.which("bwrap"), shutil.which("setpriv")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not BWRAP or not SETPRIV,
+                                reason="needs root, bubblewrap and setpriv to run the grader as another user")
+
+
+def _closed_ancestors(path: Path) -> list[Path]:
+    """Folders on the way to ``path`` that another user cannot pass through."""
+    closed, here = [], Path("/")
+    for part in path.resolve().parts[1:]:
+        here = here / part
+        if here.is_dir() and not os.stat(here).st_mode & 0o001:
+            closed.append(here)
+    return closed
+
+
+def _as_user(code: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    needed = [Path(sys.base_prefix), Path(sys.prefix), ROOT]
+    args = [BWRAP, "--dev-bind", "/", "/"]
+    for path in needed:
+        for closed in _closed_ancestors(path):
+            inside = path.resolve().parts[len(closed.parts)]
+            args += ["--tmpfs", str(closed), "--bind", str(closed / inside), str(closed / inside)]
+    args += ["--chdir", str(cwd), "--", SETPRIV, f"--reuid={USER}", f"--regid={USER}", "--clear-groups",
+             sys.executable, "-c", code]
+    return subprocess.run(args, capture_output=True, text=True, timeout=180, env=env)
+
+
+@pytest.fixture
+def world(tmp_path):
+    folder = Path(tempfile.mkdtemp(prefix="grade-user-test-"))
+    os.chmod(folder, 0o755)
+    os.chown(folder, USER, USER)
+    clone = Path("/var/tmp") / f"grade-ta-clone-{secrets.token_hex(4)}"
+    clone.mkdir()
+    shutil.copy(ROOT / "reference" / "multihead.py", clone / "multihead.py")
+    os.chmod(clone, 0o755)
+    yield folder, clone / "multihead.py"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(clone, ignore_errors=True)
+
+
+@pytest.mark.parametrize("level", [wire.LEVEL_RLIMITS, "best"])
+def test_an_ordinary_users_child_reads_no_process_no_reference_and_writes_no_results(level, world):
+    folder, planted = world
+    token = secrets.token_hex(8)
+    results = folder / "results"
+    results.mkdir()
+    os.chown(results, USER, USER)   # the grader's own folder, which its child would share at this level
+    attack = folder / "attack.py"
+    sources = [(HOSTILE / f"{name}.py").read_text() for name in ("reads_the_grader", "walks_for_the_reference")]
+    attack.write_text("\n".join(sources).replace("__TOKEN__", token).replace("__PLANTED__", str(planted))
+                      .replace("__RESULTS__", str(results)))
+    code = ("import json\nfrom pathlib import Path\nfrom grader import api\n"
+            f"outcome = api.grade(exercise_dir=Path({str(EXERCISES / '02_multihead')!r}), "
+            f"submission=Path({str(attack)!r}), isolation={level!r}, report_dir=None)\n"
+            "print('RESULT ' + json.dumps(outcome.result.to_dict()))\n")
+    done = _as_user(code, folder, {**os.environ, "GRADE_TEST_TOKEN": token, "TMPDIR": str(folder)})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stderr[-3000:]
+    result = json.loads(lines[0][len("RESULT "):])
+    expected = wire.LEVEL_RLIMITS if level == wire.LEVEL_RLIMITS else probe.strongest_available()
+    assert result["isolation"] == expected
+    output = result["student_output"]
+    grader_line = json.loads(next(l for l in output.splitlines() if l.startswith("GRADER "))[len("GRADER "):])
+    walked = json.loads(next(l for l in output.splitlines() if l.startswith("WALKED "))[len("WALKED "):])
+    assert grader_line["mem"] == [] and not grader_line["token"], grader_line
+    assert walked == {"found": [], "planted_readable": False, "wrote_results": False}, walked
+    assert not (results / "results.json").exists()
