@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterator
 
-from grader import results
+from grader import results, wire
 from grader.outputs import gradebook, report
 from grader.run import session
 from grader.sandbox import forkserver
@@ -62,8 +62,8 @@ def digest(path: Path) -> str:
 
 
 def _load_saved(folder: Path, sha: str, seed: int) -> results.GradeResult | None:
-    try:
-        saved = json.loads((folder / SAVED_RESULT).read_text())
+    try:   # cleaned again: a result saved by an older grader may hold what a report cannot write
+        saved = wire.clean_tree(json.loads((folder / SAVED_RESULT).read_text()))
     except (OSError, ValueError):
         return None
     if saved.get("sha256") != sha or saved.get("result", {}).get("seed") != seed:

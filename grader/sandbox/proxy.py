@@ -114,9 +114,6 @@ class SubmissionRunner:
     def charge(self, started: float) -> None:
         self.used += time.monotonic() - started
 
-    def call_deadline(self) -> float:  # kept for callers that want a plain deadline
-        return self.budget().deadline
-
     def _retire(self) -> None:
         if self.sandbox is not None:
             self.sandbox.close()
