@@ -40,15 +40,17 @@ def _closed_ancestors(path: Path) -> list[Path]:
     return closed
 
 
-def _as_user(code: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+def _as_user(code: str, cwd: Path, env: dict, *, user: bool = True) -> subprocess.CompletedProcess:
     needed = [Path(sys.base_prefix), Path(sys.prefix), ROOT]
     args = [BWRAP, "--dev-bind", "/", "/"]
     for path in needed:
         for closed in _closed_ancestors(path):
             inside = path.resolve().parts[len(closed.parts)]
             args += ["--tmpfs", str(closed), "--bind", str(closed / inside), str(closed / inside)]
-    args += ["--chdir", str(cwd), "--", SETPRIV, f"--reuid={USER}", f"--regid={USER}", "--clear-groups",
-             sys.executable, "-c", code]
+    args += ["--chdir", str(cwd), "--"]
+    if user:
+        args += [SETPRIV, f"--reuid={USER}", f"--regid={USER}", "--clear-groups"]
+    args += [sys.executable, "-c", code]
     return subprocess.run(args, capture_output=True, text=True, timeout=180, env=env)
 
 
@@ -92,3 +94,22 @@ def test_an_ordinary_users_child_reads_no_process_no_reference_and_writes_no_res
         assert read["mem"] == [] and not read["token"], (result["isolation"], read)
         assert walked == {"found": [], "planted_readable": False, "wrote_results": False}, (result["isolation"], walked)
     assert not (results / "results.json").exists()
+
+
+def test_a_root_graders_child_without_namespaces_is_a_user_of_its_own(world):
+    # With the interpreter open to other users (here through the mount namespace, as a system
+    # Python is), a root grader's child at the rlimits level runs as a uid no account has.
+    folder, _ = world
+    probe_file = folder / "who.py"
+    probe_file.write_text("import os\nprint('WHO', os.getuid(), os.getgid(), os.stat('.').st_uid, os.stat('.').st_mode & 0o777)\n")
+    code = ("import json\nfrom pathlib import Path\nfrom grader import api\n"
+            f"outcome = api.grade(exercise_dir=Path({str(EXERCISES / '02_multihead')!r}), "
+            f"submission=Path({str(probe_file)!r}), isolation='rlimits', report_dir=None)\n"
+            "print('RESULT ' + json.dumps(outcome.result.to_dict()))\n")
+    done = _as_user(code, folder, {**os.environ, "TMPDIR": str(folder)}, user=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, done.stderr[-3000:]
+    output = json.loads(lines[0][len("RESULT "):])["student_output"]
+    uid, gid, owner, mode = (int(v) for v in next(l for l in output.splitlines() if l.startswith("WHO ")).split()[1:])
+    assert uid == gid == owner and uid > wire.CHILD_UID_BASE, output
+    assert mode == 0o700
