@@ -195,7 +195,7 @@ def test_no_copy_of_the_reference_anywhere_and_no_results_to_write(level, tmp_pa
 ALWAYS_REFUSED = ("io_uring_setup", "add_key", "keyctl", "bpf", "perf_event_open", "userfaultfd", "ptrace",
                   "process_vm_readv", "inotify_init1", "shmget", "msgget", "mq_open", "kill", "prlimit64",
                   "ioctl", "socketpair", "open_by_handle_at", "memfd_create", "fanotify_init", "pidfd_open",
-                  "setpgid", "chmod", "symlink", "link")
+                  "setpgid", "chmod", "symlink", "link", "fcntl", "sched_setaffinity")
 
 
 @x86_only
@@ -277,6 +277,9 @@ def test_the_filter_allows_threads_and_self_signals_only():
     assert _emulate(program, 302, arch, (1, 0)) == eperm                        # prlimit64(another)
     assert _emulate(program, 16, arch, (1, 0x5401)) == allow                    # ioctl TCGETS
     assert _emulate(program, 16, arch, (0, 0x5412)) == 0x00050000 | 25          # ioctl TIOCSTI: ENOTTY
+    assert _emulate(program, 72, arch, (3, 4)) == allow                         # fcntl F_SETFL
+    assert _emulate(program, 72, arch, (3, 8)) == eperm                         # fcntl F_SETOWN (SIGIO elsewhere)
+    assert _emulate(program, 203, arch, (1, 0)) == eperm                        # sched_setaffinity(another)
     for number in (425, 248, 250, 321, 298, 323, 101, 310, 294, 29, 41, 59, 57, 272):
         assert _emulate(program, number, arch) == eperm, number
     assert _emulate(program, 0, 0x40000003) == eperm                           # another ABI

@@ -9,10 +9,11 @@ programs, no sockets (and no io_uring, which makes sockets without socket()), no
 namespaces or mounts, no ptrace or process_vm_*, no keyrings (a channel every child
 of one user shares), no bpf, perf_event_open, userfaultfd, inotify (watching
 classmates' files), System V IPC (storage that outlives the child), no handles to
-files by number (open_by_handle_at). Four calls are allowed only with safe
+files by number (open_by_handle_at). Some calls are allowed only with safe
 arguments: ``clone`` only for a thread, ``kill``/``tgkill`` only towards itself,
-``prlimit64`` only on itself, ``ioctl`` only for the terminal and descriptor queries
-Python makes (TIOCSTI, which types into a terminal, is refused).
+``prlimit64`` and ``sched_setaffinity`` only on itself, ``ioctl`` only for the terminal and
+descriptor queries Python makes (TIOCSTI, which types into a terminal, is refused), ``fcntl``
+without the commands that send SIGIO to another process or watch files.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ _ARG0, _ARG1 = 16, 24   # offsets of the low halves of args[0] and args[1] in se
 # ioctl requests Python and torch make on their own descriptors: TCGETS (isatty), TIOCGWINSZ,
 # FIONREAD, FIONBIO, FIONCLEX, FIOCLEX.
 IOCTLS = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)
+# fcntl commands on its own descriptors: duplicate, flags, locks, pipe sizes, seals. Not F_SETOWN,
+# F_SETOWN_EX or F_SETSIG (SIGIO sent to another process), F_SETLEASE or F_NOTIFY (watching files).
+FCNTLS = (0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 16, 36, 37, 38, 1025, 1030, 1031, 1032, 1033, 1034)
 
 # The allowed calls, by name; the numbers per architecture come from the kernel's headers
 # (asm/unistd_64.h for x86_64, asm-generic/unistd.h for aarch64).
@@ -158,7 +162,9 @@ def syscall_filter(machine: str, pid: int | None = None) -> list[tuple[int, int,
     program += _only_if(numbers["kill"], _ARG0, (0, pid), _EPERM)
     program += _only_if(numbers["tgkill"], _ARG0, (pid,), _EPERM)
     program += _only_if(numbers["prlimit64"], _ARG0, (0, pid), _EPERM)
+    program += _only_if(numbers["sched_setaffinity"], _ARG0, (0, pid), _EPERM)
     program += _only_if(numbers["ioctl"], _ARG1, IOCTLS, _ENOTTY)
+    program += _only_if(numbers["fcntl"], _ARG1, FCNTLS, _EPERM)
     for name in ALLOWED:
         if name in numbers:
             program += [(_JEQ, 0, 1, numbers[name]), (_RET, 0, 0, _RET_ALLOW)]

@@ -16,12 +16,12 @@ X86_64 = {"io_uring_setup": 425, "add_key": 248, "keyctl": 250, "bpf": 321, "per
           "userfaultfd": 323, "ptrace": 101, "process_vm_readv": 310, "inotify_init1": 294, "shmget": 29,
           "msgget": 68, "mq_open": 240, "kill": 62, "prlimit64": 302, "ioctl": 16, "socketpair": 53,
           "open_by_handle_at": 304, "memfd_create": 319, "fanotify_init": 300, "pidfd_open": 434,
-          "setpgid": 109, "chmod": 90, "symlink": 88, "link": 86}
+          "setpgid": 109, "chmod": 90, "symlink": 88, "link": 86, "fcntl": 72, "sched_setaffinity": 203}
 
 
 # What an unfiltered process must not try on the machine that runs the tests: these reach the
 # test process itself (attach to it, signal it, type into its terminal).
-DANGEROUS = ("ptrace", "process_vm_readv", "kill", "ioctl", "setpgid")
+DANGEROUS = ("ptrace", "process_vm_readv", "kill", "ioctl", "setpgid", "fcntl", "sched_setaffinity")
 
 
 def attempts(skip=()):
@@ -59,6 +59,8 @@ def attempts(skip=()):
         "chmod": (X86_64["chmod"], b"grade-probe", 0o4777),
         "symlink": (X86_64["symlink"], b"/", b"grade-link"),
         "link": (X86_64["link"], b"/etc/hostname", b"grade-hardlink"),
+        "fcntl": (X86_64["fcntl"], 1, 8, parent),                     # F_SETOWN: SIGIO to the parent
+        "sched_setaffinity": (X86_64["sched_setaffinity"], parent, 8, limits),
     }
     open("grade-probe", "w").close()   # in the working directory: the one chmod tries
     answers = {}
