@@ -211,7 +211,7 @@ def decode_message(data: bytes, *, device_ok=lambda device: device == "cpu") -> 
         raise WireError(f"header length {head_len} is out of range")
     try:
         header = json.loads(data[4:4 + head_len].decode())
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError, MemoryError) as error:   # not JSON, too deep, a 5000-digit number
         raise WireError(f"header is not JSON: {type(error).__name__}") from None
     if not isinstance(header, dict):
         raise WireError("header is not a JSON object")
@@ -275,7 +275,10 @@ def _decode(node: Any, budget: _Budget, depth: int, device_ok) -> Any:
         if tag == "int" and abs(value) >= 1 << 64:
             raise WireError("int value out of range")
         if tag == "float":
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise WireError("float value out of range") from None
         return clean_text(value) if tag == "str" else value
     if tag == "tensor":
         dtype = TORCH_DTYPES.get(node.get("dtype"))

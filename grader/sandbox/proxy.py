@@ -400,6 +400,10 @@ def checked_reply(head: dict, out: dict) -> tuple[dict, dict]:
                           ("is_module", bool)):
             if key in info and not isinstance(info[key], kind):
                 raise wire.WireError(f"object info field {key!r} is not a {kind.__name__}")
+        if not all(isinstance(v, dict) for v in (info.get("children") or {}).values()) or not all(
+                isinstance(v, list) and len(v) == 2 and isinstance(v[0], list) and isinstance(v[1], str)
+                for v in (info.get("parameters") or {}).values()):
+            raise wire.WireError("object info does not describe children and parameters")
     values = {}
     for key, kind in REPLY_VALUES.items():
         if key in out:

@@ -130,3 +130,17 @@ def test_every_string_from_the_other_side_is_cleaned():
     assert head == {"status": "error", "message": "\\x1b[32mPASS\ufffd", "k\\x1b": 1}
     assert decoded["s"] == "\\x0d\\x1b[2Kfake"
     assert decoded["o"] == wire.Opaque("T\\x1b", "\\u202eevil")
+
+
+@pytest.mark.parametrize("head", [
+    b'{"n": ' + b"9" * 5000 + b"}",            # more digits than int() takes
+    b'{"n": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",   # deeper than the parser goes
+])
+def test_headers_that_break_the_json_parser_are_refused(head):
+    with pytest.raises(wire.WireError, match="not JSON"):
+        wire.decode_message(struct.pack(">I", len(head)) + head)
+
+
+def test_a_float_out_of_range_is_refused():
+    with pytest.raises(wire.WireError, match="out of range"):
+        wire.decode_message(_message({"values": {"x": {"t": "float", "v": 10 ** 400}}}))

@@ -385,3 +385,28 @@ def test_a_class_is_refused_at_a_weak_level_unless_named(monkeypatch, tmp_path):
     graded_class = api.grade_class(exercise_dir=EXERCISES / EXERCISE, submissions=klass, report_dir=tmp_path / "r",
                                    isolation=wire.LEVEL_RLIMITS, jobs=1)
     assert graded_class.entries[0].result.isolation == wire.LEVEL_RLIMITS
+
+
+@pytest.mark.parametrize("head, out", [
+    ({"status": "ok", "obj": [2]}, {}),
+    ({"status": "ok", "obj": True}, {}),
+    ({"status": "ok", "graph": "yes"}, {}),
+    ({"status": "ok", "banned": "Tensor.softmax"}, {}),
+    ({"status": "pwned"}, {}),
+    ({"status": "ok", "info": {"children": {"q": 1}}}, {}),
+    ({"status": "ok", "info": {"parameters": {"w": "big"}}}, {}),
+    ({"status": "ok"}, {"param_grads": [1]}),
+    ({"status": "ok"}, {"inputs_after": {"args": 1}}),
+])
+def test_a_reply_header_of_the_wrong_shape_is_malformed(head, out):
+    from grader.sandbox.proxy import checked_reply
+
+    with pytest.raises(wire.WireError):
+        checked_reply(head, out)
+
+
+def test_a_reply_of_the_right_shape_is_kept_and_unknown_fields_dropped():
+    from grader.sandbox.proxy import checked_reply
+
+    head, out = checked_reply({"status": "ok", "obj": 1, "extra": object()}, {"result": 1, "other": 2})
+    assert head == {"status": "ok", "obj": 1} and out == {"result": 1}
