@@ -144,3 +144,18 @@ def test_headers_that_break_the_json_parser_are_refused(head):
 def test_a_float_out_of_range_is_refused():
     with pytest.raises(wire.WireError, match="out of range"):
         wire.decode_message(_message({"values": {"x": {"t": "float", "v": 10 ** 400}}}))
+
+
+def test_without_the_budget_one_slice_decodes_into_many_tensors(monkeypatch):
+    # The defence off (slices may overlap): 384 values from one 1 MiB slice, each the whole slice.
+    original = wire._Budget.take
+
+    def overlapping(self, node, itemsize, shape):
+        self.next_offset = 0
+        return original(self, node, itemsize, shape)
+
+    monkeypatch.setattr(wire._Budget, "take", overlapping)
+    size = 1 << 20
+    _, values = wire.decode_message(_message({"values": {"x": {"t": "tuple", "items": [_tensor(0, size)] * 384}}},
+                                             bytes(size)))
+    assert len(values["x"]) == 384 and sum(t.numel() for t in values["x"]) == 384 * size

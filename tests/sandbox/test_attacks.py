@@ -293,6 +293,8 @@ def test_a_submission_that_is_a_link_is_refused_not_followed(tmp_path):
     (klass / "absolute.py").symlink_to(ROOT / "reference" / "multihead.py")
     (tmp_path / "elsewhere.py").write_text((ROOT / "reference" / "multihead.py").read_text())
     (klass / "relative.py").symlink_to("../elsewhere.py")
+    # The defence off: reading the path as a file follows the link to the reference.
+    assert (klass / "absolute.py").read_bytes() == (ROOT / "reference" / "multihead.py").read_bytes()
     for name in ("absolute", "relative"):
         result = graded(klass / f"{name}.py", probe.strongest_available())
         assert result.score == 0

@@ -69,3 +69,16 @@ def test_a_class_with_links_escapes_and_broken_students_is_graded_whole(tmp_path
     assert "symbolic link" in (linked["load_error"] or "")
     left = sorted(p.name for p in (tmp_path / "tmp").iterdir())
     assert not left, f"the batch left {left} behind"
+
+
+def test_without_the_cleaning_the_escapes_would_reach_the_summaries(monkeypatch):
+    # The defence off: the child's strings kept as sent; the summaries then carry raw escapes.
+    from conftest import grade
+
+    monkeypatch.setattr(wire, "clean_text", lambda text: text)
+    raw = grade("02_multihead", HOSTILE / "prints_escapes.py", call_seconds=3)
+    assert any("\x1b[2K" in c.summary for c in raw.checks)
+    monkeypatch.undo()
+    clean = grade("02_multihead", HOSTILE / "prints_escapes.py", call_seconds=3)
+    assert not any("\x1b" in c.summary or "\ud800" in c.summary for c in clean.checks)
+    assert "\x1b" not in clean.student_output
