@@ -401,14 +401,14 @@ def test_a_class_is_refused_at_a_weak_level_unless_named(monkeypatch, tmp_path):
     ({"status": "ok"}, {"inputs_after": {"args": 1}}),
 ])
 def test_a_reply_header_of_the_wrong_shape_is_malformed(head, out):
-    from grader.sandbox.proxy import checked_reply
+    from grader.sandbox.reply import checked_reply
 
     with pytest.raises(wire.WireError):
         checked_reply(head, out)
 
 
 def test_a_reply_of_the_right_shape_is_kept_and_unknown_fields_dropped():
-    from grader.sandbox.proxy import checked_reply
+    from grader.sandbox.reply import checked_reply
 
     head, out = checked_reply({"status": "ok", "obj": 1, "extra": object()}, {"result": 1, "other": 2})
     assert head == {"status": "ok", "obj": 1} and out == {"result": 1}
