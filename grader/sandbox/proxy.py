@@ -101,6 +101,10 @@ class SubmissionRunner:
         started = time.monotonic()
         try:
             self.hello = sandbox.start(self.budget())
+        except errors.SandboxFailure as error:
+            if error.timed_out:   # a submission that hangs while loading gives up like one that hangs in a call
+                self.timeouts += 1
+            raise
         finally:
             self.charge(started)
         return sandbox
