@@ -83,7 +83,7 @@ def grade_class(*, exercise_dir: Path, submissions: Path, report_dir: Path = Pat
         raise GradingError(f"{jobs}: give a number of workers, 1 or more.", param="jobs")
     if junit is not None:
         _check_writable(junit, report_dir)
-    isolation = _isolation(isolation, require_isolation)
+    isolation = _isolation(isolation, require_isolation, batch=True)
     graded = batch.grade_batch(exercise=exercise, submissions_dir=folder, report_dir=report_dir, seed=seed,
                                isolation=isolation, resume=resume, jobs=jobs or batch.default_jobs(),
                                progress=progress)
@@ -141,11 +141,19 @@ def _load(exercise_dir: Path) -> Exercise:
         raise GradingError(str(error)) from None
 
 
-def _isolation(requested: str, required: bool) -> str:
-    if not required:
-        return requested
+def _isolation(requested: str, required: bool, *, batch: bool = False) -> str:
+    """The level to grade at. A class is graded at the ``namespaces`` level, or at a weaker one
+    only when the instructor names it: 'best' on a machine without namespaces refuses."""
     available = probe.strongest_available()
-    if available != wire.LEVEL_NAMESPACES:
+    if required and available != wire.LEVEL_NAMESPACES:
         raise GradingError(f"the strong sandbox is not available here (best available: {available}); "
                            "see SECURITY.md.", param="require_isolation")
-    return wire.LEVEL_NAMESPACES
+    if requested == wire.LEVEL_NAMESPACES and available != wire.LEVEL_NAMESPACES:
+        raise GradingError("this machine cannot create the namespaces the 'namespaces' level needs "
+                           f"(best available: {available}); see SECURITY.md.", param="isolation")
+    if batch and requested == "best" and available != wire.LEVEL_NAMESPACES:
+        raise GradingError(
+            f"this machine gives only the '{available}' sandbox (no namespaces), which does not keep students "
+            f"apart as the 'namespaces' level does; to grade the class at that level anyway, name it: "
+            f"--isolation {available} (SECURITY.md says what it does not guarantee).", param="isolation")
+    return wire.LEVEL_NAMESPACES if required else requested

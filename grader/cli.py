@@ -28,7 +28,7 @@ DEFAULT_VERB = "solution"
 
 # The option (or argument) of the command line that each API parameter comes from.
 FLAGS = {"submission": "--submission", "submissions": "SUBMISSIONS", "junit": "--junit", "jobs": "--jobs",
-         "require_isolation": "--require-isolation", "folder": "FOLDER"}
+         "require_isolation": "--require-isolation", "isolation": "--isolation", "folder": "FOLDER"}
 MSG_BATCH_MOVED = ("grade: --batch is now its own command; this form goes away in the next release. "
                    "Use: grade class {exercise} {folder}")
 
@@ -60,7 +60,9 @@ def main() -> None:
 
 _isolation_options = [
     click.option("--isolation", type=click.Choice(["best", "namespaces", "rlimits"]), default="best",
-                 show_default=True, help="Sandbox level for the submission; 'best' uses the strongest available."),
+                 show_default=True,
+                 help="Sandbox level for the submission; 'best' uses the strongest available. A class is graded "
+                      "at 'rlimits' only when named here (SECURITY.md says what each level guarantees)."),
     click.option("--require-isolation", is_flag=True, default=False,
                  help="Refuse to grade unless the strong (namespace) sandbox is available."),
 ]

@@ -135,6 +135,7 @@ class GradeResult:
     devices: tuple[str, ...] = ("cpu",)
     student_output: str = ""       # what the submission printed (capped)
     load_error: str | None = None  # why solution.py could not be loaded, if so
+    flags: tuple[str, ...] = ()    # for the instructor: what the grader could not rule out (one line each)
 
     @property
     def score(self) -> float:
@@ -164,6 +165,7 @@ class GradeResult:
         data.pop("max_score", None)
         data["checks"] = tuple(_check_from_dict(c) for c in data["checks"])
         data["devices"] = tuple(data.get("devices", ("cpu",)))
+        data["flags"] = tuple(data.get("flags", ()))
         return cls(**data)
 
 

@@ -32,11 +32,43 @@ import torch
 LEVEL_RLIMITS = "rlimits"
 LEVEL_NAMESPACES = "namespaces"
 LEVELS = (LEVEL_RLIMITS, LEVEL_NAMESPACES)
+NOBODY = 65534                 # a root grader's child at the namespaces level runs as this uid outside
+CHILD_UID_BASE = 0x5F000000    # a root grader's child at the rlimits level: this + its pid (no account's)
 
 MAX_HEADER_BYTES = 4 << 20
+MAX_MESSAGE_BYTES = 256 << 20  # a whole reply: header and payload
+MAX_ELEMENTS = 1 << 25         # tensor and array elements in one message (all of them together)
+MAX_NODES = 100_000            # values of any kind in one message
+MAX_DIM = 1 << 31
 MAX_DEPTH = 8
 MAX_ITEMS = 4096
 REPR_CHARS = 200
+ALIGN = 64                     # buffers start at multiples of this in the payload
+
+# Control characters but newline and tab, and the bidirectional overrides: made visible.
+_INVISIBLE = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
+_INVISIBLE.update({c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+_INVISIBLE.update({c: "\ufffd" for c in range(0xD800, 0xE000)})   # a lone surrogate (no str holds a pair)
+
+
+def clean_text(text: str) -> str:
+    """``text`` made safe to print and write: lone surrogates become U+FFFD, control characters
+    other than newline and tab (escape sequences, carriage returns) and bidirectional overrides
+    are shown as escapes. Every string from the child passes through here when decoded."""
+    if text.isascii() and text.isprintable():
+        return text
+    return text.translate(_INVISIBLE)
+
+
+def clean_tree(value: Any) -> Any:
+    """Every string in a JSON tree (keys too) cleaned with :func:`clean_text`."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean_tree(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_tree(v) for k, v in value.items()}
+    return value
 
 TORCH_DTYPES = {
     "float16": torch.float16,
@@ -99,6 +131,10 @@ class _Writer:
         self.size = 0
 
     def add(self, data: bytes) -> tuple[int, int]:
+        pad = -self.size % ALIGN
+        if pad:
+            self.chunks.append(bytes(pad))
+            self.size += pad
         offset = self.size
         self.chunks.append(data)
         self.size += len(data)
@@ -157,63 +193,111 @@ def encode_message(header: dict[str, Any], values: dict[str, Any] | None = None)
 
 
 def decode_message(data: bytes, *, device_ok=lambda device: device == "cpu") -> tuple[dict, dict]:
-    """Unpack a message into ``(header, values)``; raise :class:`WireError` if malformed."""
+    """Unpack a message into ``(header, values)``; raise :class:`WireError` if malformed.
+
+    Decoding has a budget, so a reply costs the grader at most about twice its size:
+    buffers are disjoint slices of the payload taken in order (no two values can name the
+    same bytes), all tensors and arrays together hold at most :data:`MAX_ELEMENTS`
+    elements, a message holds at most :data:`MAX_NODES` values, and tensors are views of
+    one copy of the payload. Every string (in the header too) is cleaned with
+    :func:`clean_text`.
+    """
     if len(data) < 4:
         raise WireError("message shorter than its length prefix")
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {len(data)} bytes is larger than {MAX_MESSAGE_BYTES >> 20} MiB")
     (head_len,) = struct.unpack(">I", data[:4])
     if head_len > MAX_HEADER_BYTES or 4 + head_len > len(data):
         raise WireError(f"header length {head_len} is out of range")
     try:
         header = json.loads(data[4:4 + head_len].decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WireError(f"header is not JSON: {error}") from None
+    except (ValueError, RecursionError, MemoryError) as error:   # not JSON, too deep, a 5000-digit number
+        raise WireError(f"header is not JSON: {type(error).__name__}") from None
     if not isinstance(header, dict):
         raise WireError("header is not a JSON object")
-    payload = memoryview(data)[4 + head_len:]
     raw_values = header.pop("values", {})
     if not isinstance(raw_values, dict):
         raise WireError("values is not an object")
-    values = {str(k): _decode(v, payload, 0, device_ok) for k, v in raw_values.items()}
+    header = clean_tree(header)
+    budget = _Budget(bytearray(memoryview(data)[4 + head_len:]))
+    values = {clean_text(str(k)): _decode(v, budget, 0, device_ok) for k, v in raw_values.items()}
     return header, values
 
 
-def _slice(node: dict, payload: memoryview, itemsize: int, shape: list) -> bytes:
-    offset, length = node.get("off"), node.get("len")
-    if not (type(offset) is int and type(length) is int and 0 <= offset and offset + length <= len(payload)):
-        raise WireError("buffer slice is out of range")
-    if not (isinstance(shape, list) and len(shape) <= 16 and all(type(s) is int and s >= 0 for s in shape)):
-        raise WireError(f"bad shape {shape!r}")
-    if math.prod(shape) * itemsize != length:
-        raise WireError("buffer length does not match dtype and shape")
-    return bytes(payload[offset:offset + length])
+class _Budget:
+    """What one message may still cost while it is decoded."""
+
+    def __init__(self, payload: bytearray) -> None:
+        self.payload = payload
+        self.next_offset = 0    # slices must start at or after the end of the previous one
+        self.elements = 0
+        self.nodes = 0
+
+    def node(self) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise WireError(f"more than {MAX_NODES} values in one message")
+
+    def take(self, node: dict, itemsize: int, shape: Any) -> tuple[int, int]:
+        """(offset, count) of the elements of a buffer: in range, after the previous one, in budget."""
+        if not (isinstance(shape, list) and len(shape) <= 16
+                and all(type(s) is int and 0 <= s < MAX_DIM for s in shape)):
+            raise WireError("bad shape")
+        offset, length = node.get("off"), node.get("len")
+        if not (type(offset) is int and type(length) is int and 0 <= offset and 0 <= length
+                and offset + length <= len(self.payload)):
+            raise WireError("buffer slice is out of range")
+        count = math.prod(shape)
+        if count * itemsize != length:
+            raise WireError("buffer length does not match dtype and shape")
+        if length and offset < self.next_offset:
+            raise WireError("buffer slices overlap")
+        self.elements += count
+        if self.elements > MAX_ELEMENTS:
+            raise WireError(f"more than {MAX_ELEMENTS} tensor elements in one message")
+        if length:
+            self.next_offset = offset + length
+        return offset, count
 
 
-def _decode(node: Any, payload: memoryview, depth: int, device_ok) -> Any:
+def _decode(node: Any, budget: _Budget, depth: int, device_ok) -> Any:
     if depth > MAX_DEPTH + 1 or not isinstance(node, dict):
         raise WireError("malformed value")
+    budget.node()
     tag = node.get("t")
     if tag == "none":
         return None
     if tag in ("bool", "int", "float", "str"):
         value = node.get("v")
         expected = {"bool": bool, "int": int, "float": (float, int), "str": str}[tag]
-        if not isinstance(value, expected) or (tag == "int" and type(value) is bool):
+        if not isinstance(value, expected) or (tag in ("int", "float") and type(value) is bool):
             raise WireError(f"bad {tag} value")
-        return float(value) if tag == "float" else value
+        if tag == "int" and abs(value) >= 1 << 64:
+            raise WireError("int value out of range")
+        if tag == "float":
+            try:
+                return float(value)
+            except OverflowError:
+                raise WireError("float value out of range") from None
+        return clean_text(value) if tag == "str" else value
     if tag == "tensor":
         dtype = TORCH_DTYPES.get(node.get("dtype"))
         if dtype is None:
-            raise WireError(f"dtype {node.get('dtype')!r} is not allowed")
+            raise WireError("tensor dtype is not allowed")
         shape = node.get("shape")
         itemsize = torch.empty((), dtype=dtype).element_size()
-        raw = _slice(node, payload, itemsize, shape)
-        if raw:
-            tensor = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(dtype).reshape(shape)
-        else:
+        offset, count = budget.take(node, itemsize, shape)
+        if not count:
             tensor = torch.empty(shape, dtype=dtype)
+        elif offset % itemsize == 0:   # a view of the message's one copy of the payload
+            tensor = torch.frombuffer(budget.payload, dtype=dtype, count=count, offset=offset).reshape(shape)
+        else:
+            raw = bytearray(budget.payload[offset:offset + count * itemsize])
+            tensor = torch.frombuffer(raw, dtype=dtype).reshape(shape)
         device = node.get("device", "cpu")
         if not isinstance(device, str):
             raise WireError("bad device")
+        device = clean_text(device[:64])
         if device != "cpu" and device_ok(device):
             tensor = tensor.to(device)
         elif device != "cpu":
@@ -222,15 +306,17 @@ def _decode(node: Any, payload: memoryview, depth: int, device_ok) -> Any:
     if tag == "ndarray":
         dtype = NUMPY_DTYPES.get(node.get("dtype"))
         if dtype is None:
-            raise WireError(f"dtype {node.get('dtype')!r} is not allowed")
+            raise WireError("array dtype is not allowed")
         shape = node.get("shape")
-        array = np.frombuffer(_slice(node, payload, dtype.itemsize, shape), dtype=dtype).reshape(shape).copy()
+        offset, count = budget.take(node, dtype.itemsize, shape)
+        raw = bytes(budget.payload[offset:offset + count * dtype.itemsize])
+        array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
         return array[()] if node.get("scalar") is True and array.ndim == 0 else array
     if tag in ("tuple", "list"):
         items = node.get("items")
         if not isinstance(items, list) or len(items) > MAX_ITEMS:
             raise WireError("bad sequence")
-        decoded = [_decode(v, payload, depth + 1, device_ok) for v in items]
+        decoded = [_decode(v, budget, depth + 1, device_ok) for v in items]
         return tuple(decoded) if tag == "tuple" else decoded
     if tag == "dict":
         items = node.get("items")
@@ -240,14 +326,14 @@ def _decode(node: Any, payload: memoryview, depth: int, device_ok) -> Any:
         for pair in items:
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise WireError("bad dict item")
-            out[pair[0]] = _decode(pair[1], payload, depth + 1, device_ok)
+            out[clean_text(pair[0][:REPR_CHARS])] = _decode(pair[1], budget, depth + 1, device_ok)
         return out
     if tag == "other":
         name, text = node.get("type"), node.get("repr")
         if not (isinstance(name, str) and isinstance(text, str)):
             raise WireError("bad opaque value")
-        return Opaque(name[:REPR_CHARS], text[:REPR_CHARS])
-    raise WireError(f"unknown tag {tag!r}")
+        return Opaque(clean_text(name[:REPR_CHARS]), clean_text(text[:REPR_CHARS]))
+    raise WireError("unknown tag")
 
 
 def claimed_device(tensor: torch.Tensor) -> str:

@@ -10,19 +10,50 @@ resolve what each name refers to through imports and simple assignments::
     getattr(torch, "softmax")(x)                               -> torch.softmax
     x.softmax(-1)                        (x not a module)      -> Tensor.softmax
 
-A banned entry that is a bare module (``"torch"``) bans importing it at all.
+A banned entry that is a bare module (``"torch"``) bans importing it at all. A banned
+name reached through another module path (``torch.nn.modules.activation.MultiheadAttention``
+for ``torch.nn.MultiheadAttention``) is found by its last name on any attribute.
+
+What a static reading cannot rule out is a finding too, marked ``certain=False``, with a
+sentence that says what it was: an attribute of torch by a computed name
+(``getattr(torch, name)``, ``vars(torch)``, ``torch.__dict__``), ``importlib`` or
+``__import__`` with a computed name, ``sys.modules``, ``torch._C`` or ``torch.ops`` (the
+operators beneath every function), the attributes that take a function apart or
+reach behind a wrapper (``__kwdefaults__``, ``__closure__``, ``__wrapped__``,
+``__globals__``, ...), and ``eval``/``exec``/``compile``. Such code costs the points the
+ban protects, like a banned call, and is flagged for the instructor.
+
+Sources are decoded as Python decodes them (a ``# coding:`` cookie, a BOM); a source that
+cannot be decoded, is nested too deeply to parse, or is larger than the scan reads is
+itself a finding that cannot be ruled out: the scan is bounded in size and in work.
 """
 
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_SCAN_BYTES = 1 << 20     # the grader reads no more of a submission (grader.sandbox.source)
+MAX_NODES = 200_000          # syntax-tree nodes scanned; a longer source cannot be ruled out
+
+# Attributes that reach inside a function or behind a wrapper: a banned callable taken back
+# out of the run-time recorder's wrapper, or its defaults swapped.
+INTROSPECTION = frozenset({"__kwdefaults__", "__defaults__", "__closure__", "__wrapped__", "__globals__",
+                           "__code__", "__func__", "__self__", "__builtins__", "__subclasses__",
+                           "__getattribute__", "__dict__", "__loader__", "__spec__"})
+DYNAMIC_CALLS = frozenset({"eval", "exec", "compile", "__import__", "globals", "vars", "locals"})
+OPERATOR_MODULES = ("torch._C", "torch.ops", "torch._ops", "torch._refs", "torch._decomp", "torch._prims")
+
+
 @dataclass(frozen=True)
 class Finding:
-    name: str   # the banned entry that matched
+    name: str             # the banned entry that matched, or what could not be ruled out
     line: int
+    certain: bool = True  # False: a computed access the scan cannot resolve
+    reason: str = ""      # for an uncertain finding: the sentence a student and instructor read
 
 
 class _Resolver(ast.NodeVisitor):
@@ -33,6 +64,14 @@ class _Resolver(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}
         self.star_modules: list[str] = []
         self.findings: list[Finding] = []
+        self.last_names = {b.rsplit(".", 1)[1]: b for b in banned if "." in b and not b.startswith("Tensor.")}
+
+    def unsure(self, what: str, line: int, reason: str) -> None:
+        self.findings.append(Finding(what, line, certain=False, reason=f"{reason} (line {line})"))
+
+    def _torchish(self, node: ast.AST) -> bool:
+        name = self.qualname(node)
+        return bool(name) and name.split(".")[0] == "torch"
 
     # -- names ---------------------------------------------------------------
     def qualname(self, node: ast.AST) -> str | None:
@@ -68,6 +107,9 @@ class _Resolver(ast.NodeVisitor):
     # -- visitors ------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
+            if alias.name.split(".")[0] in ("importlib", "builtins", "ctypes", "gc", "inspect"):
+                self.unsure(alias.name, node.lineno, f"imports {alias.name}, which can reach any function "
+                                                     "by a computed name")
             if alias.asname:
                 self.aliases[alias.asname] = alias.name
             else:
@@ -78,6 +120,9 @@ class _Resolver(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if not node.module or node.level:
             return
+        if node.module.split(".")[0] in ("importlib", "builtins", "ctypes", "gc", "inspect"):
+            self.unsure(node.module, node.lineno, f"imports from {node.module}, which can reach any function "
+                                                  "by a computed name")
         for alias in node.names:
             if alias.name == "*":
                 self.star_modules.append(node.module)
@@ -97,15 +142,44 @@ class _Resolver(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         name = self.qualname(node)
+        before = len(self.findings)
         if name:
             self.hit(name, node.lineno)
+            for module in OPERATOR_MODULES:
+                if name == module or name.startswith(module + "."):
+                    self.unsure(module, node.lineno, f"uses {module}, the operators beneath torch's functions")
+                    break
         elif node.attr in self.method_names:
             self.findings.append(Finding(f"Tensor.{node.attr}", node.lineno))
+        if node.attr in self.last_names and len(self.findings) == before and node.attr not in self.method_names:
+            self.findings.append(Finding(self.last_names[node.attr], node.lineno))   # by another module path
+        if node.attr in INTROSPECTION:
+            self.unsure(node.attr, node.lineno, f"reads {node.attr}, which can take a function apart or "
+                                                "reach behind a wrapper")
+        if name == "sys.modules":
+            self.unsure("sys.modules", node.lineno, "reads sys.modules, which reaches any loaded module")
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
-        if isinstance(node.func, ast.Name) and node.func.id == "getattr" and len(node.args) >= 2:
-            self.hit(self.qualname(node), node.lineno)
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "delattr") and len(node.args) >= 2:
+            self.hit(self.qualname(node) if func.id == "getattr" else None, node.lineno)
+            constant = isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+            if not constant and (self._torchish(node.args[0]) or not isinstance(node.args[0], ast.Name)
+                                 or node.args[0].id not in ("self", "cls")):
+                self.unsure("getattr", node.lineno, f"calls {func.id}() with a computed attribute name")
+        if isinstance(func, ast.Name) and func.id in DYNAMIC_CALLS and func.id not in self.aliases:
+            if func.id == "vars" and not node.args:
+                pass
+            elif func.id == "__import__" and node.args and isinstance(node.args[0], ast.Constant):
+                pass
+            else:
+                self.unsure(func.id, node.lineno, f"calls {func.id}(), which the grader cannot read through")
+        if isinstance(func, ast.Attribute) and func.attr == "import_module" and node.args \
+                and not (isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            self.unsure("importlib", node.lineno, "imports a module by a computed name")
+        if isinstance(func, ast.Attribute) and func.attr in ("attrgetter", "methodcaller"):
+            self.unsure(func.attr, node.lineno, f"calls operator.{func.attr}(), a computed attribute access")
         if isinstance(node.func, ast.Name) and node.func.id == "__import__" and node.args \
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
             self.hit(node.args[0].value, node.lineno)
@@ -124,24 +198,60 @@ class _Resolver(ast.NodeVisitor):
 
 
 def find_banned(source: str, banned: tuple[str, ...]) -> list[Finding]:
-    """Banned names the source refers to, first occurrence of each, in line order."""
+    """Banned names the source refers to (first occurrence of each), then what cannot be ruled
+    out (first of each kind), in line order."""
     if not banned:
         return []
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []  # the loader reports syntax errors
+    except (RecursionError, MemoryError, ValueError):
+        return [Finding("unscannable", 1, certain=False,
+                        reason="the source is nested too deeply for the grader to read it")]
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        return [Finding("unscannable", 1, certain=False,
+                        reason=f"the source has more than {MAX_NODES} syntax nodes, more than the grader reads")]
     resolver = _Resolver(tuple(banned))
-    resolver.visit(tree)
-    seen: dict[str, Finding] = {}
+    try:
+        resolver.visit(tree)
+    except RecursionError:
+        return [Finding("unscannable", 1, certain=False,
+                        reason="the source is nested too deeply for the grader to read it")]
+    seen: dict[tuple[str, bool], Finding] = {}
     for f in sorted(resolver.findings, key=lambda f: f.line):
-        seen.setdefault(f.name, f)
-    return sorted(seen.values(), key=lambda f: f.line)
+        seen.setdefault((f.name, f.certain), f)
+    return sorted(seen.values(), key=lambda f: (not f.certain, f.line))
+
+
+def decode_source(data: bytes) -> str:
+    """The text of a submission as Python reads it (coding cookie, BOM); ValueError if it cannot."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+        raise ValueError(str(error)) from None
+
+
+def scan_source(data: bytes, banned: tuple[str, ...]) -> list[Finding]:
+    """Banned names in a submission's bytes (as the grader read them), decoded as Python would."""
+    if not banned:
+        return []
+    if len(data) > MAX_SCAN_BYTES:
+        return [Finding("unscannable", 1, certain=False,
+                        reason=f"the source is larger than the {MAX_SCAN_BYTES >> 20} MiB the grader reads")]
+    try:
+        source = decode_source(data)
+    except ValueError:
+        return [Finding("unscannable", 1, certain=False,
+                        reason="the source's encoding cannot be decoded the way Python decodes it")]
+    return find_banned(source, banned)
 
 
 def scan_file(path: Path, banned: tuple[str, ...]) -> list[Finding]:
     try:
-        source = Path(path).read_text(errors="replace")
+        with open(path, "rb") as f:
+            data = f.read(MAX_SCAN_BYTES + 1)
     except OSError:
         return []
-    return find_banned(source, banned)
+    return scan_source(data, banned)

@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterator
 
-from grader import results
+from grader import results, wire
 from grader.outputs import gradebook, report
 from grader.run import session
 from grader.sandbox import forkserver
@@ -62,8 +62,8 @@ def digest(path: Path) -> str:
 
 
 def _load_saved(folder: Path, sha: str, seed: int) -> results.GradeResult | None:
-    try:
-        saved = json.loads((folder / SAVED_RESULT).read_text())
+    try:   # cleaned again: a result saved by an older grader may hold what a report cannot write
+        saved = wire.clean_tree(json.loads((folder / SAVED_RESULT).read_text()))
     except (OSError, ValueError):
         return None
     if saved.get("sha256") != sha or saved.get("result", {}).get("seed") != seed:
@@ -113,8 +113,9 @@ def grade_batch(*, exercise: Exercise, submissions_dir: Path, report_dir: Path, 
             pending.append((student, path, sha))
     hashes = {student: sha for student, _, sha in pending}
     for student, result in _graded(exercise, [(s, p) for s, p, _ in pending], seed, isolation, jobs):
-        (report_dir / student / SAVED_RESULT).write_text(json.dumps({"sha256": hashes[student],
-                                                                  "result": result.to_dict()}))
+        if not result.flags or not result.flags[0].startswith(session.NOT_GRADED):  # a re-run grades it again
+            (report_dir / student / SAVED_RESULT).write_text(json.dumps({"sha256": hashes[student],
+                                                                      "result": result.to_dict()}))
         finish(student, result, f" in {result.duration:.1f} s")
     batch = results.BatchResult(exercise=exercise.id, title=exercise.title,
                                 entries=tuple(done[student] for student, _ in submissions),
@@ -129,8 +130,12 @@ def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, isol
     """(student, result) for every pending submission, in the order they finish."""
     if jobs <= 1 or len(pending) <= 1:
         for student, path in pending:
-            yield student, session.grade_submission(exercise=exercise, submission=path, seed=seed,
-                                                    isolation=isolation)
+            try:
+                result = session.grade_submission(exercise=exercise, submission=path, seed=seed,
+                                                  isolation=isolation)
+            except Exception as error:  # one student's failure never ends the class
+                result = session.not_graded(exercise, path, seed, isolation, error)
+            yield student, result
         return
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=forkserver.CONTEXT,
                                initializer=forkserver.warm_up)
@@ -139,7 +144,12 @@ def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, isol
             futures = {pool.submit(_grade_in_worker, exercise, path, seed, isolation): student
                        for student, path in pending}
         for future in as_completed(futures):
-            yield futures[future], results.GradeResult.from_dict(future.result())
+            try:
+                result = results.GradeResult.from_dict(future.result())
+            except Exception as error:  # a worker that died or raised: that student only
+                path = dict(pending)[futures[future]]
+                result = session.not_graded(exercise, path, seed, isolation, error)
+            yield futures[future], result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

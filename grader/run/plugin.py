@@ -58,6 +58,9 @@ def _draw_no_constants_from_local_source() -> None:
 _draw_no_constants_from_local_source()
 
 MSG_BANNED = "Uses {calls}, which this exercise does not allow; the check's points are withheld."
+MSG_UNSURE = ("The grader cannot rule out a banned call: the solution {reason}. This exercise bans some calls, "
+              "so the check's points are withheld.")
+HINT_UNSURE = "Write the computation with plain tensor operations, naming every function directly."
 MSG_INTERNAL = "The check itself broke ({error}); this is a grader bug, not your mistake. Please report it."
 MSG_NO_POINTS = "{check} has no @pytest.mark.points(N) marker."
 
@@ -72,6 +75,7 @@ class GradingSession:
     exercise: Exercise
     runner: SubmissionRunner
     static_banned: tuple[str, ...] = ()
+    static_unsure: tuple[str, ...] = ()   # what the scan could not rule out, one sentence each
     checks: list[results.CheckResult] = field(default_factory=list)
 
 
@@ -119,6 +123,10 @@ class GradingPlugin:
                 return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
                                            summary=MSG_BANNED.format(calls=", ".join(used)),
                                            hint="Write the computation yourself from basic tensor operations.")
+            if self.session.static_unsure:
+                return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
+                                           summary=MSG_UNSURE.format(reason=self.session.static_unsure[0]),
+                                           details="\n".join(self.session.static_unsure), hint=HINT_UNSURE)
             return results.CheckResult(**base, points=max_points, status=results.PASSED,
                                        summary=" ".join(proxy.notes) if proxy else "")
         error = _unwrap(call.excinfo.value)

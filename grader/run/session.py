@@ -7,12 +7,12 @@ The checks run here, in the trusted process, under pytest with the grading plugi
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import datetime as _dt
 import functools
 import gc
 import io
+import multiprocessing.util
 import os
 import platform
 import shlex
@@ -26,12 +26,13 @@ import pytest
 import torch
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from grader import __version__, results
+from grader import __version__, results, wire
 from grader.run import banned, plugin
 from grader.sandbox.proxy import SubmissionRunner
 from grader.spec import Exercise
 
 DEFAULT_SEED = 0
+NOT_GRADED = "not graded"
 
 
 def versions() -> dict[str, str]:
@@ -62,10 +63,12 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
     submission = Path(submission or exercise.solution)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     clock = time.monotonic()
-    static = tuple(f.name for f in banned.scan_file(submission, exercise.banned))
     runner = SubmissionRunner(submission=submission, limits=exercise.limits, banned=exercise.banned,
                               isolation=isolation)
-    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static)
+    findings = banned.scan_source(runner.source, exercise.banned)
+    static = tuple(f.name for f in findings if f.certain)
+    unsure = tuple(f.reason for f in findings if not f.certain)
+    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static, static_unsure=unsure)
     try:
         _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet)
     finally:
@@ -83,8 +86,21 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
         versions=versions(),
         devices=("cpu",),
         student_output=runner.output,
-        load_error=runner.hello.load_error,
+        load_error=runner.refusal or runner.hello.load_error,
+        flags=tuple(f"banned-call scan: the solution {reason}" for reason in unsure),
     )
+
+
+def not_graded(exercise: Exercise, submission: Path, seed: int, isolation: str,
+               error: BaseException) -> results.GradeResult:
+    """The result of a submission whose grading itself failed: no points, the reason, flagged."""
+    reason = wire.clean_text(f"{type(error).__name__}: {error}")[:500]
+    return results.GradeResult(
+        exercise=exercise.id, title=exercise.title, submission=str(submission), checks=(), seed=seed,
+        started_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), duration=0.0,
+        isolation=isolation, command=reproduce_command(exercise, submission, seed), versions=versions(),
+        load_error=f"Grading this submission failed ({reason}); it was not graded.",
+        flags=(f"{NOT_GRADED}: {reason}",))
 
 
 @functools.cache
@@ -92,10 +108,12 @@ def _scratch_hypothesis_home() -> str:
     """A throwaway folder for whatever Hypothesis stores (failure patches, caches).
 
     Grading writes nothing to the working directory: no example database, and the
-    patches Hypothesis saves after a failing run go here and are removed at exit.
+    patches Hypothesis saves after a failing run go here and are removed when the process ends (a batch worker too).
     """
     path = tempfile.mkdtemp(prefix="grade-hypothesis-")
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    # A multiprocessing finalizer, not atexit: a batch worker ends without running atexit.
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(path,), kwargs={"ignore_errors": True},
+                                  exitpriority=10)
     return path
 
 

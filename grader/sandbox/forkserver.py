@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.forkserver
+import os
 import sys
 import threading
 import types
@@ -18,6 +20,36 @@ CONTEXT = multiprocessing.get_context("forkserver")
 CHILD_ENTRY = "grader.sandbox.child.server"
 CONTEXT.set_forkserver_preload([CHILD_ENTRY])
 _START_LOCK = threading.Lock()
+# What the forkserver (and so every child, and every batch worker) inherits of the grader's
+# environment: how to find programs, the locale, the temporary folder. No tokens, no HOME.
+KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
+
+
+def _minimal_environment() -> dict[str, str]:
+    return {k: os.environ[k] for k in KEPT_ENVIRONMENT if k in os.environ}
+
+
+_SERVER = multiprocessing.forkserver._forkserver
+_ensure_running = _SERVER.ensure_running
+
+
+def _ensure_running_clean() -> None:
+    """Start the forkserver (and the resource tracker) with the minimal environment, then give
+    the grader its own back. Children are forked from the forkserver, so its initial
+    environment, which /proc/<pid>/environ shows, is all a child could ever read."""
+    with _ENV_LOCK:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(_minimal_environment())
+        try:
+            _ensure_running()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+_ENV_LOCK = threading.RLock()
+_SERVER.ensure_running = _ensure_running_clean   # also what multiprocessing calls before each fork
 
 
 @contextlib.contextmanager
@@ -53,7 +85,5 @@ def run_child(*args) -> None:
 
 def warm_up() -> None:
     """Start the forkserver now; it imports torch in the background."""
-    from multiprocessing import forkserver
-
     with without_main_module():
-        forkserver.ensure_running()
+        _ensure_running_clean()

@@ -4,19 +4,25 @@ Children come from a ``multiprocessing`` forkserver that has imported torch (and
 the child's server) but never computed anything, so each child costs a fork of a
 warm process rather than a fresh torch import, and never inherits OpenMP state.
 
-The grader talks to a child over a pipe with :mod:`grader.wire` messages and
-reads its stdout/stderr from a second pipe, capped. Every wait has a deadline;
-a child that misses it is killed with its whole process group (SIGKILL, which it
-cannot ignore) and the caller gets a :class:`~grader.errors.SandboxFailure`.
+The grader hands a child the submission's bytes (read by the grader itself, see
+:mod:`grader.sandbox.source`) and the isolation level it must enter; talks to it over a
+socket with :mod:`grader.wire` messages; reads its stdout/stderr from a pipe, capped.
+Every wait has a deadline; a child that misses it is killed with its whole process group
+(SIGKILL, which it cannot ignore) and the caller gets a :class:`~grader.errors.SandboxFailure`.
+Whatever the child sends is its word: a reply that does not decode, or whose header is not
+what the protocol says, is the submission's failure, never the grader's.
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -28,19 +34,35 @@ from grader import errors, wire
 from grader.sandbox import forkserver
 from grader.spec import Limits
 
-MAX_REPLY_BYTES = 1 << 30
-
 _CONTEXT = forkserver.CONTEXT
 _without_main_module = forkserver.without_main_module
+PR_SET_DUMPABLE = 4
+# Where a child at the rlimits level can leave files behind (when Landlock is missing).
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+LOAD_ERROR_FIELDS = {"type": str, "message": str, "line": int, "text": str, "frames": list,
+                     "not_implemented": bool, "exit": bool, "memory": bool}
+
+
+def not_dumpable() -> None:
+    """Keep processes of the grader's user (a child at the rlimits level) out of this one's memory:
+    no /proc/<pid>/mem, environ or ptrace for them."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover (not Linux)
+        pass
+
+
+class SandboxSetupError(RuntimeError):
+    """The child could not enter its isolation level: the machine's or the grader's problem."""
 
 
 @dataclass(frozen=True)
 class Hello:
-    """The child's first message, read once: did the submission load, at which isolation level,
-    what it defines, or why it could not be loaded."""
+    """The child's first message, read once: did the submission load, what it defines, or why
+    it could not be loaded."""
 
     status: str = "none"                    # "ready", "load_error", or "none" before any child started
-    isolation: str = "none"
     names: dict[str, str] = field(default_factory=dict)   # top-level name -> "function", "class", ...
     error: dict[str, Any] = field(default_factory=dict)   # the load error's fields (type, message, line, ...)
 
@@ -57,14 +79,20 @@ class Hello:
 
     @classmethod
     def from_header(cls, header: dict[str, Any]) -> Hello:
+        """The hello in ``header``, field by field; :class:`wire.WireError` when it is not one."""
         status = header.get("status")
-        isolation = str(header.get("isolation", "none"))
         if status == "ready":
             names = header.get("names")
-            names = {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
-            return cls(status="ready", isolation=isolation, names=names)
-        error = {k: v for k, v in header.items() if k not in ("status", "isolation")}
-        return cls(status="load_error", isolation=isolation, error=error)
+            if not isinstance(names, dict) or len(names) > 10_000:
+                raise wire.WireError("a hello without its table of names")
+            return cls(status="ready", names={str(k)[:200]: str(v)[:200] for k, v in names.items()})
+        if status == "setup_error":   # sent before any student code ran
+            raise SandboxSetupError(f"the sandbox could not be set up: {str(header.get('message'))[:500]}")
+        if status != "load_error":
+            raise wire.WireError("a hello with an unknown status")
+        error = {k: header[k] for k, kind in LOAD_ERROR_FIELDS.items()
+                 if isinstance(header.get(k), kind) and not (kind is int and isinstance(header[k], bool))}
+        return cls(status="load_error", error=error)
 
 
 SIGNAL_MESSAGES = {
@@ -76,16 +104,26 @@ SIGNAL_MESSAGES = {
 }
 
 
+@dataclass(frozen=True)
+class Budget:
+    """When the wait for one reply ends, and which limit that is (for the message)."""
+
+    deadline: float
+    total: bool = False   # True when the submission's total time runs out before the call limit
+
+
 class Sandbox:
     """One running child for one submission."""
 
-    def __init__(self, *, submission: Path, limits: Limits, banned: tuple[str, ...] = (),
-                 isolation: str = "best") -> None:
-        self.submission = Path(submission).resolve()
+    def __init__(self, *, source: bytes, limits: Limits, banned: tuple[str, ...] = (),
+                 isolation: str = wire.LEVEL_RLIMITS, private: tuple[str, ...] = ()) -> None:
+        if isolation not in wire.LEVELS:
+            raise ValueError(f"isolation must be one of {wire.LEVELS}, not {isolation!r}")
+        self.source = source
         self.limits = limits
         self.banned = banned
-        self.isolation_request = isolation
-        self.isolation = "none"
+        self.isolation = isolation
+        self.private = private
         self.process = None
         self.conn = None
         self._output = bytearray()
@@ -95,37 +133,40 @@ class Sandbox:
         self._drain: threading.Thread | None = None
 
     # -- life cycle ------------------------------------------------------------
-    def start(self, deadline: float) -> Hello:
+    def start(self, budget: Budget) -> Hello:
         """Fork the child, load the submission, return its hello."""
-        self._scratch = tempfile.mkdtemp(prefix="grade-scratch-")
-        os.chmod(self._scratch, 0o777)
+        not_dumpable()
+        self._scratch = tempfile.mkdtemp(prefix="grade-scratch-")   # 0700; the child's at the rlimits level
         parent_conn, child_conn = _CONTEXT.Pipe(duplex=True)
         out_read, out_write = _CONTEXT.Pipe(duplex=False)
         config = {
-            "submission": str(self.submission),
+            "source": self.source,
+            "sha256": hashlib.sha256(self.source).hexdigest(),
             "scratch": self._scratch,
             "limits": asdict(self.limits),
             "banned": list(self.banned),
-            "isolation": self.isolation_request,
+            "isolation": self.isolation,
+            "private_folders": list(self.private),
         }
         self.process = _CONTEXT.Process(target=forkserver.run_child, args=(child_conn, out_write, config),
                                         name="grade-child", daemon=False)
         with _without_main_module():
             self.process.start()  # returns once the forkserver has forked (it may still be importing torch)
         # The submission's time starts now, not while the grader waited for the forkserver.
-        deadline = max(deadline, time.monotonic() + self.limits.call_seconds)
+        budget = Budget(max(budget.deadline, time.monotonic() + self.limits.call_seconds), budget.total)
         child_conn.close()
         out_write.close()
         self.conn = parent_conn
         self._drain = threading.Thread(target=self._drain_output, args=(out_read,), daemon=True)
         self._drain.start()
-        header, _ = self._receive(deadline, what="loading your solution")
-        hello = Hello.from_header(header)
-        self.isolation = hello.isolation
-        return hello
+        header, _ = self._receive(budget, what="loading your solution")
+        try:
+            return Hello.from_header(header)
+        except wire.WireError as error:
+            raise self._malformed("loading your solution", error) from None
 
     def close(self) -> None:
-        """Kill the child and everything it started; remove its scratch directory."""
+        """Kill the child and everything it started; remove what it stored."""
         self._kill()
         if self.conn is not None:
             self.conn.close()
@@ -135,6 +176,9 @@ class Sandbox:
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        if self.process is not None and self.process.pid and self.isolation == wire.LEVEL_RLIMITS \
+                and os.geteuid() == 0:
+            remove_files_of(wire.CHILD_UID_BASE + self.process.pid)
 
     @property
     def alive(self) -> bool:
@@ -142,13 +186,13 @@ class Sandbox:
 
     @property
     def output(self) -> str:
-        text = bytes(self._output).decode("utf-8", errors="replace")
+        text = wire.clean_text(bytes(self._output).decode("utf-8", errors="replace"))
         if self._output_total > len(self._output):
             text += f"\n[... {self._output_total - len(self._output)} more bytes not shown]"
         return text
 
     # -- talking ---------------------------------------------------------------
-    def request(self, header: dict[str, Any], values: dict[str, Any] | None, *, deadline: float,
+    def request(self, header: dict[str, Any], values: dict[str, Any] | None, *, budget: Budget,
                 what: str) -> tuple[dict, dict]:
         if not self.alive:
             raise errors.SandboxFailure("The submission's process is no longer running.")
@@ -156,31 +200,45 @@ class Sandbox:
             self.conn.send_bytes(wire.encode_message(header, values))
         except (BrokenPipeError, OSError):
             raise self._failure(what) from None
-        return self._receive(deadline, what=what)
+        return self._receive(budget, what=what)
 
-    def _receive(self, deadline: float, *, what: str) -> tuple[dict, dict]:
-        remaining = deadline - time.monotonic()
+    def _receive(self, budget: Budget, *, what: str) -> tuple[dict, dict]:
+        remaining = budget.deadline - time.monotonic()
         ready = multiprocessing.connection.wait([self.conn, self.process.sentinel], max(0.0, remaining))
         if self.conn in ready:
             try:
-                data = self.conn.recv_bytes(MAX_REPLY_BYTES)
-            except (EOFError, OSError):
+                data = self.conn.recv_bytes(wire.MAX_MESSAGE_BYTES)
+            except EOFError:
+                raise self._failure(what) from None
+            except OSError as error:   # "bad message length": larger than the cap
+                if self.process.is_alive() and "message length" in str(error):
+                    raise self._malformed(what, wire.WireError(
+                        f"a reply larger than {wire.MAX_MESSAGE_BYTES >> 20} MiB")) from None
                 raise self._failure(what) from None
             try:
                 return wire.decode_message(data)
             except wire.WireError as error:
-                self._kill()
-                raise errors.SandboxFailure(
-                    f"The submission's process sent a malformed reply while {what} ({error})."
-                ) from None
+                raise self._malformed(what, error) from None
         if self.process.sentinel in ready or self._flooded:
             raise self._failure(what)
         self._kill()
-        seconds = self.limits.call_seconds
+        if budget.total:
+            raise errors.Timeout(
+                f"Used up the {self.limits.total_seconds:g} s that all calls into the submission may take "
+                f"together, while {what}; the remaining checks were not run.",
+                hint="Each call is fast enough only if the whole submission is: look for slow code.")
         raise errors.Timeout(
-            f"Exceeded the {seconds:g} s time limit while {what} (an infinite loop, or far too slow).",
+            f"Exceeded the {self.limits.call_seconds:g} s time limit for one call while {what} "
+            "(an infinite loop, or far too slow).",
             hint="Look for a loop that never ends, or work that grows much faster than the input.",
         )
+
+    def _malformed(self, what: str, error: Exception) -> errors.SandboxFailure:
+        self._kill()
+        return errors.SandboxFailure(
+            f"The submission's process sent a malformed reply while {what} ({error}); "
+            "a submission must not write to the grader's channel.",
+            hint="Do not touch file descriptors or the process's streams below Python's print().")
 
     def _failure(self, what: str) -> errors.SandboxFailure:
         self._kill()
@@ -236,3 +294,31 @@ class Sandbox:
             except (ProcessLookupError, PermissionError, OSError, ValueError):
                 pass
         process.join(timeout=5)
+
+
+def remove_files_of(uid: int, folders: tuple[str, ...] = SHARED_FOLDERS) -> int:
+    """Remove what user ``uid`` (a dead child's own) left in the folders every user may write;
+    return how many entries went. Links are removed, never followed."""
+    removed = 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid != uid:
+                continue
+            try:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                continue
+    return removed
+

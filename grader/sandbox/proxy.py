@@ -22,7 +22,9 @@ from typing import Any
 import torch
 
 from grader import errors, results, wire
-from grader.sandbox.process import Hello, Sandbox
+from grader.sandbox import probe, source
+from grader.sandbox.process import Budget, Hello, Sandbox
+from grader.sandbox.reply import checked_reply
 from grader.spec import Limits
 
 
@@ -55,40 +57,67 @@ DTYPE_METHODS = {torch.float64: "double", torch.float32: "float", torch.float16:
 
 
 class SubmissionRunner:
-    """Owns the sandboxed child of one submission across all its checks."""
+    """Owns the sandboxed child of one submission across all its checks.
+
+    The grader reads the submission's bytes here, once (:mod:`grader.sandbox.source`); a file
+    that cannot be graded (a link, too large, not a plain file) fails every check with the
+    reason, and no child starts. Time is charged only while the grader waits on the child:
+    each call has ``call_seconds``, and all of them together ``total_seconds``.
+    """
 
     def __init__(self, *, submission: Path, limits: Limits, banned: tuple[str, ...] = (),
-                 isolation: str = "best") -> None:
+                 isolation: str = "best", private: tuple[str, ...] = ()) -> None:
         self.submission = Path(submission)
         self.limits = limits
         self.banned = banned
-        self.isolation_request = isolation
-        self.deadline = time.monotonic() + limits.total_seconds
+        self.isolation = probe.resolve(isolation)
+        self.private = tuple(private) or _private_folders(self.submission)
+        self.used = 0.0   # seconds spent waiting on the child, loading included
         self.sandbox: Sandbox | None = None
         self.hello = Hello()
         self.output_parts: list[str] = []
-        self.isolation = "none"
         self.timeouts = 0
+        self.refusal: str | None = None
+        try:
+            self.source = source.read_submission(self.submission)
+        except source.SourceRefused as error:
+            self.source, self.refusal = b"", str(error)
 
     def ensure(self) -> Sandbox:
         if self.sandbox is not None and self.sandbox.alive:
             return self.sandbox
         self._retire()
+        if self.refusal is not None:
+            raise errors.SubmissionLoadError(self.refusal, hint="Hand in the solution itself, as a .py file.")
         if self.timeouts >= MAX_TIMEOUTS:
             raise errors.SandboxFailure(MSG_GAVE_UP.format(count=self.timeouts))
-        if time.monotonic() >= self.deadline:
+        if self.used >= self.limits.total_seconds:
             raise errors.SandboxFailure(
-                f"The submission used up its {self.limits.total_seconds:g} s total time limit; "
-                "the remaining checks were not run.")
-        sandbox = Sandbox(submission=self.submission, limits=self.limits, banned=self.banned,
-                          isolation=self.isolation_request)
+                f"The submission used up the {self.limits.total_seconds:g} s that all its calls may take "
+                "together; the remaining checks were not run.")
+        sandbox = Sandbox(source=self.source, limits=self.limits, banned=self.banned,
+                          isolation=self.isolation, private=self.private)
         self.sandbox = sandbox
-        self.hello = sandbox.start(self.call_deadline())
-        self.isolation = self.hello.isolation
+        started = time.monotonic()
+        try:
+            self.hello = sandbox.start(self.budget())
+        except errors.SandboxFailure as error:
+            if error.timed_out:   # a submission that hangs while loading gives up like one that hangs in a call
+                self.timeouts += 1
+            raise
+        finally:
+            self.charge(started)
         return sandbox
 
-    def call_deadline(self) -> float:
-        return min(time.monotonic() + self.limits.call_seconds, self.deadline)
+    def budget(self) -> Budget:
+        """The wait for the next reply: one call's limit, or what is left of the total if less."""
+        left = max(0.0, self.limits.total_seconds - self.used)
+        if left < self.limits.call_seconds:
+            return Budget(time.monotonic() + left, total=True)
+        return Budget(time.monotonic() + self.limits.call_seconds)
+
+    def charge(self, started: float) -> None:
+        self.used += time.monotonic() - started
 
     def _retire(self) -> None:
         if self.sandbox is not None:
@@ -199,13 +228,20 @@ class Student:
 
     def _request(self, header: dict, values: dict, *, what: str) -> tuple[dict, dict]:
         sandbox = self._sandbox()
+        started = time.monotonic()
         try:
-            head, out = sandbox.request(header, values, deadline=self._runner.call_deadline(), what=what)
+            head, out = sandbox.request(header, values, budget=self._runner.budget(), what=what)
+            head, out = checked_reply(head, out)
+        except wire.WireError as error:
+            self._fatal = sandbox._malformed(what, error)
+            self._raise_fatal()
         except errors.SandboxFailure as error:
             if error.timed_out:
                 self._runner.timeouts += 1
             self._fatal = error
             self._raise_fatal()
+        finally:
+            self._runner.charge(started)
         for name in head.get("banned") or ():
             if isinstance(name, str):
                 self.banned_hits.add(name)
@@ -327,3 +363,13 @@ def _short(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"tensor{tuple(value.shape)}"
     return wire.safe_repr(value)[:40]
+
+
+def _private_folders(submission: Path) -> tuple[str, ...]:
+    """Folders a child must not see even where they lie inside one it may: the submission's, and the
+    class folder above a ``<student>/solution.py``."""
+    folder = submission.resolve().parent
+    folders = [folder]
+    if submission.name == "solution.py":
+        folders.append(folder.parent)
+    return tuple(str(f) for f in folders)

@@ -78,3 +78,84 @@ def test_truncated_and_non_json_headers_are_refused():
         wire.decode_message(struct.pack(">I", 5) + b"\x80abcd")
     with pytest.raises(wire.WireError):
         wire.decode_message(struct.pack(">I", 1000) + b"{}")
+
+
+# -- the decoder's budget: what a reply can cost the grader ------------------------------------
+
+def _tensor(off: int, length: int) -> dict:
+    return {"t": "tensor", "dtype": "uint8", "shape": [length], "device": "cpu", "off": off, "len": length}
+
+
+def test_values_cannot_name_the_same_bytes_twice():
+    # 384 tensors over one 8 MiB slice decoded to 3 GiB before; now the second one is refused.
+    size = 8 << 20
+    message = _message({"values": {"x": {"t": "tuple", "items": [_tensor(0, size)] * 384}}}, bytes(size))
+    with pytest.raises(wire.WireError, match="overlap"):
+        wire.decode_message(message)
+    partly = _message({"values": {"x": {"t": "list", "items": [_tensor(0, 16), _tensor(8, 16)]}}}, bytes(24))
+    with pytest.raises(wire.WireError, match="overlap"):
+        wire.decode_message(partly)
+
+
+def test_a_message_has_an_element_node_and_size_cap(monkeypatch):
+    monkeypatch.setattr(wire, "MAX_ELEMENTS", 100)
+    with pytest.raises(wire.WireError, match="elements"):
+        wire.decode_message(_message({"values": {"x": {"t": "list", "items": [_tensor(0, 64), _tensor(64, 64)]}}},
+                                     bytes(128)))
+    many = {"t": "list", "items": [{"t": "list", "items": [{"t": "none"}] * 4000}] * 30}
+    with pytest.raises(wire.WireError, match="values in one message"):
+        wire.decode_message(_message({"values": {"x": many}}))
+    monkeypatch.setattr(wire, "MAX_MESSAGE_BYTES", 1000)
+    with pytest.raises(wire.WireError, match="larger than"):
+        wire.decode_message(_message({}, bytes(2000)))
+
+
+def test_shapes_with_huge_dimensions_are_refused_not_raised():
+    with pytest.raises(wire.WireError, match="bad shape"):
+        wire.decode_message(_message({"values": {"x": {"t": "tensor", "dtype": "float32", "shape": [0, 10 ** 30],
+                                                       "off": 0, "len": 0}}}))
+
+
+def test_decoded_tensors_are_views_of_one_copy_and_round_trip_after_padding():
+    values = {"a": torch.arange(3, dtype=torch.int8), "b": torch.arange(5, dtype=torch.float64)}
+    _, decoded = wire.decode_message(wire.encode_message({}, values))
+    assert torch.equal(decoded["a"], values["a"]) and torch.equal(decoded["b"], values["b"])
+    assert decoded["b"].untyped_storage().data_ptr() % 8 == 0
+
+
+def test_every_string_from_the_other_side_is_cleaned():
+    header = {"status": "error", "message": "\x1b[32mPASS\ud800", "k\x1b": 1}
+    values = {"s": {"t": "str", "v": "\r\x1b[2Kfake"}, "o": {"t": "other", "type": "T\x1b", "repr": "\u202eevil"}}
+    head, decoded = wire.decode_message(_message({**header, "values": values}))
+    assert head == {"status": "error", "message": "\\x1b[32mPASS\ufffd", "k\\x1b": 1}
+    assert decoded["s"] == "\\x0d\\x1b[2Kfake"
+    assert decoded["o"] == wire.Opaque("T\\x1b", "\\u202eevil")
+
+
+@pytest.mark.parametrize("head", [
+    b'{"n": ' + b"9" * 5000 + b"}",            # more digits than int() takes
+    b'{"n": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",   # deeper than the parser goes
+])
+def test_headers_that_break_the_json_parser_are_refused(head):
+    with pytest.raises(wire.WireError, match="not JSON"):
+        wire.decode_message(struct.pack(">I", len(head)) + head)
+
+
+def test_a_float_out_of_range_is_refused():
+    with pytest.raises(wire.WireError, match="out of range"):
+        wire.decode_message(_message({"values": {"x": {"t": "float", "v": 10 ** 400}}}))
+
+
+def test_without_the_budget_one_slice_decodes_into_many_tensors(monkeypatch):
+    # The defence off (slices may overlap): 384 values from one 64 KiB slice, each the whole slice.
+    original = wire._Budget.take
+
+    def overlapping(self, node, itemsize, shape):
+        self.next_offset = 0
+        return original(self, node, itemsize, shape)
+
+    monkeypatch.setattr(wire._Budget, "take", overlapping)
+    size = 1 << 16
+    _, values = wire.decode_message(_message({"values": {"x": {"t": "tuple", "items": [_tensor(0, size)] * 384}}},
+                                             bytes(size)))
+    assert len(values["x"]) == 384 and sum(t.numel() for t in values["x"]) == 384 * size

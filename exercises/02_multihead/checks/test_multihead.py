@@ -250,9 +250,13 @@ def _reference_grads(inputs: MHAInputs, d_out: torch.Tensor) -> dict[str, torch.
 
 # -- style -------------------------------------------------------------------------
 
-@pytest.mark.points(1, group="style")
+@pytest.mark.points(0, group="style")
 def test_vectorised(student):
-    """Vectorised: no Python loop over the batch or heads"""
+    """Vectorised: no Python loop over the batch or heads (advice, no points)
+
+    The operations are counted inside the submission's own process, so the count is the
+    submission's word: it can fail this check (a loop is shown), never earn a point.
+    """
     counts = {}
     for batch, heads in ((2, 2), (8, 2), (2, 8)):
         inputs = MHAInputs(batch=batch, lq=3, lk=3, num_heads=heads, head_dim=16 // heads,
@@ -294,6 +298,8 @@ def test_masked_keys_cannot_leak(student, inputs):
     before = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
     huge_k = torch.where(hidden[..., None], torch.full_like(k, 1e6), k)
     huge_v = torch.where(hidden[..., None], torch.full_like(v, 1e6), v)
+    # Right before the change, or "unchanged" proves nothing: a constant output cannot leak either.
+    compare_pair(before, inputs, torch.float64, student)
     _, same = oracle(inputs, torch.float64)
     after = kit.expect_tensors(forward(module, q, huge_k, huge_v, mask).value, same, names=NAMES,
                                what=f"{CLASS}.forward")

@@ -6,9 +6,11 @@ what importing the entry point loads). It never decides a score: what it sends b
 is data the grader checks.
 
 - ``server``: loads the submission and answers the grader's requests (the entry point)
-- ``isolation``: namespaces, hidden folders, resource limits; the level reached
+- ``inherited``: nothing of the grader's descriptors or multiprocessing state kept
+- ``isolation``: namespaces and the child's own root, resource limits; the level entered
+- ``landlock``: the files a child without namespaces may touch
 - ``privileges``: capabilities and root's uid given up
-- ``seccomp``: the system-call filter
+- ``seccomp``: the system-call allow-list
 - ``recorder``: banned calls and op counts, recorded (advisory)
 - ``libc``: the C calls the standard library does not wrap
 """

@@ -1,38 +1,38 @@
 """Isolation applied inside the sandboxed child, before the submission is loaded.
 
 Untrusted side (see :mod:`grader.sandbox.child`): it imports only the standard
-library and the ``grader`` package's marker (to find the project it must hide). ``enter`` applies the level named in the child's config and
-returns the name of the level it reached, which the grader reports.
+library, the ``grader`` package's marker (to find the project it must keep out of
+sight) and the wire. ``enter`` applies the level the grader chose and returns it.
 
-Levels, weakest first:
+Both levels start the same way (:mod:`grader.sandbox.child.inherited`: nothing of the
+grader's descriptors, environment or multiprocessing state is left), and end the same
+way: resource limits, no capabilities (empty bounding set, no_new_privs), and the
+system-call allow-list (:mod:`grader.sandbox.child.seccomp`).
 
-``rlimits``     resource limits (address space, CPU time, file size, open files,
-                no core dumps), a private scratch working directory, its own session
-                and process group (killed whole by the grader), no capabilities
-                (a child started by root cannot lift its limits, and no execve gives
-                any back: empty bounding set, no_new_privs), and a seccomp filter:
-                no new processes (threads are fine), no programs, no sockets, no
-                namespaces.
-``namespaces``  all of the above, plus new PID, network and mount namespaces:
-                the submission runs as PID 1 of its own PID namespace, so every
-                process it starts (double-forked, setsid or not) dies with it; it
-                has no network; ``/proc`` shows only its own processes; the project,
-                the grader's packages (wherever installed), the grader's working
-                directory and the folders of the submissions are hidden under empty
-                tmpfs mounts, with only the interpreter's folders and the scratch
-                directory mounted back where they lie inside one. The submission is
-                copied into the scratch directory first and loaded from there. A
-                child of root then runs as ``nobody`` (when the interpreter stays
-                reachable to other users), with the grader's home hidden too.
+``namespaces``  new user, mount, PID, network and IPC namespaces (an ordinary user gets
+                them too; a root grader's child first becomes ``nobody``). The child's
+                root is an empty tmpfs (``pivot_root``) holding only what the interpreter
+                needs, read-only (``/usr``, the interpreter's prefixes and site-packages,
+                ``/etc/ld.so.cache``, five device nodes, its own ``/proc``), with the
+                grader's own packages covered inside them, and a private tmpfs bounded in
+                size and in files that is its scratch, ``/tmp``, ``/var/tmp`` and
+                ``/dev/shm`` at once. Nothing of the host's files, processes, network,
+                System V IPC or abstract sockets is visible, and everything it stored
+                vanishes with it. The submission runs as PID 1 of its namespace: every
+                process it could start dies with it.
+``rlimits``     no namespaces. A root grader's child runs as a user of its own (a uid
+                from a range no account uses, one per child), in a scratch folder only it
+                may open; an ordinary grader's child stays the grader's user, kept to its
+                scratch and read-only system folders by Landlock where the kernel has it.
 
 SECURITY.md says what each level defends against and what it does not.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -40,6 +40,7 @@ from typing import Any
 
 import grader
 from grader import wire
+from grader.sandbox.child import landlock
 from grader.sandbox.child.libc import LIBC, check
 from grader.sandbox.child.privileges import drop_privileges
 from grader.sandbox.child.seccomp import restrict_syscalls
@@ -49,14 +50,29 @@ from grader.sandbox.child.seccomp import restrict_syscalls
 GRADER_PACKAGE = Path(grader.__file__).resolve().parent
 
 LEVEL_RLIMITS, LEVEL_NAMESPACES = wire.LEVEL_RLIMITS, wire.LEVEL_NAMESPACES
+UNPRIVILEGED = wire.NOBODY            # a root grader's child at the namespaces level
+CHILD_UID_BASE = wire.CHILD_UID_BASE  # a root grader's child at the rlimits level: this + its pid
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-PR_SET_PDEATHSIG = 1
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x400, 0x800, 0x200000
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+
+# Where the child lives (paths inside its own root at the namespaces level).
+SCRATCH = "/scratch"
+PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+SYSTEM_FILES = ("/etc/ld.so.cache",)
+USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+NEW_ROOT = "/tmp"   # where the new root is built (in the child's own mount namespace)
+
 
 class NamespacesUnavailable(OSError):
     """This machine (or this user) cannot create the namespaces."""
@@ -77,114 +93,211 @@ def apply_rlimits(limits: dict[str, Any]) -> None:
     _limit(resource.RLIMIT_NOFILE, 256)
 
 
-def _unshare() -> None:
-    check(LIBC.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS), "unshare")
+def scratch_options(limits: dict[str, Any]) -> tuple[int, int]:
+    """(bytes, files) the private tmpfs holds: twice the largest file, at most 2048 files."""
+    return max(16, 2 * int(limits["file_mib"])) << 20, 2048
 
 
-# Folders never hidden, even when the grader runs from one of them: the system itself.
-_SYSTEM = frozenset(Path(p) for p in ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
-                                      "/libx32", "/proc", "/run", "/sbin", "/sys", "/usr", "/var"))
+# -- what the child may see ----------------------------------------------------------
+
+def interpreter_folders() -> list[Path]:
+    """The folders the interpreter imports from (prefixes, the standard library, site-packages)."""
+    keep = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.base_exec_prefix)}
+    keep.update(Path(p) for p in sys.path if p and Path(p).is_absolute()
+                and ("site-packages" in p or "/lib/python" in p or p.endswith(".zip")))
+    return sorted(p for p in keep if p.exists())
 
 
-def _kept(config: dict[str, Any]) -> list[Path]:
-    """Folders the child still needs: the interpreter, its libraries, its scratch directory."""
-    keep = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(config["scratch"])}
-    keep.update(Path(p) for p in sys.path if p and Path(p).is_absolute() and "site-packages" in p)
-    return sorted({p.resolve() for p in keep if p.exists()})
+def _outermost(paths: list[Path]) -> list[Path]:
+    return sorted({p for p in paths if not any(p != o and p.is_relative_to(o) for o in paths)})
+
+
+def bound_folders() -> list[Path]:
+    """Folders bound read-only into the child's root: /usr and the interpreter's, outermost only."""
+    folders = [Path("/usr")] + interpreter_folders()
+    for name in USR_LINKS:
+        top = Path("/") / name
+        if top.is_dir() and not top.is_symlink():
+            folders.append(top)
+    return _outermost([f for f in folders if f.is_dir()])
 
 
 def _trusted_packages() -> list[Path]:
     """Where the grader's own packages live, wherever they are installed (site-packages too)."""
     import importlib.util
 
-    folders = [GRADER_PACKAGE]
-    try:
-        spec = importlib.util.find_spec("attention_reference")
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        folders.extend(Path(p).resolve() for p in spec.submodule_search_locations)
+    folders = [GRADER_PACKAGE, GRADER_PACKAGE.parent / "attention_reference", GRADER_PACKAGE.parent / "exercises",
+               GRADER_PACKAGE.parent / "tests"]
+    for name in ("attention_reference", "exercises", "tests"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            folders.extend(Path(p).resolve() for p in spec.submodule_search_locations)
     return folders
 
 
-def _hidden(config: dict[str, Any]) -> list[Path]:
-    """Folders to cover: the project, the grader's packages, cwd and home, the submission's folder(s).
-
-    A hidden folder may hold something the child needs (the README's ``.venv``
-    inside the project, the scratch directory under a hidden cwd); those are
-    mounted back over the empty tmpfs (see :func:`_hide`), not left visible
-    by sparing the whole folder.
-    """
-    submission = Path(config["submission"]).resolve()
-    candidates = [GRADER_PACKAGE.parent, Path.cwd().resolve(), submission.parent,
-                  *_trusted_packages(), Path.home().resolve()]
-    if submission.name == "solution.py":
-        candidates.append(submission.parent.parent)  # <class>/<student>/solution.py: the whole class
-    kept = _kept(config)
-    hidden: list[Path] = []
-    for folder in sorted(set(candidates), key=lambda f: len(f.parts)):
-        if folder in _SYSTEM or folder in kept or _covered(folder, hidden, kept):
-            continue
-        hidden.append(folder)
-    return hidden
+def covered(config: dict[str, Any], bound: list[Path]) -> list[Path]:
+    """Folders inside the bound ones that are covered with an empty tmpfs: the grader's packages
+    (an installed copy of the reference inside site-packages), the project, the grader's working
+    directory and the class folder, wherever one lies inside a bound folder."""
+    candidates = [*_trusted_packages(), GRADER_PACKAGE.parent, Path.cwd()]
+    candidates += [Path(p) for p in config.get("private_folders", ())]
+    hidden = []
+    for folder in {c.resolve() for c in candidates if c.exists()}:
+        inside = [b for b in bound if folder.is_relative_to(b)]
+        if inside and folder not in bound and not any(b.is_relative_to(folder) for b in bound):
+            hidden.append(folder)
+    return _outermost(hidden)
 
 
-def _covered(folder: Path, hidden: list[Path], kept: list[Path]) -> bool:
-    """Whether ``folder`` is already out of sight: under a hidden folder, not under one mounted back."""
-    for outer in hidden:
-        if folder.is_relative_to(outer):
-            return not any(folder.is_relative_to(k) and k.is_relative_to(outer) for k in kept)
-    return False
+# -- the namespaces level ---------------------------------------------------------------
 
-
-def _hide(folder: Path, kept: list[Path]) -> None:
-    """Cover ``folder`` with an empty read-only tmpfs, then mount back what the child needs under it.
-
-    Each kept folder is held open (``O_PATH``) before the tmpfs goes on, and bound
-    back from ``/proc/self/fd`` after, so nothing else of the hidden folder shows.
-    """
-    inside = [k for k in kept if k != folder and k.is_relative_to(folder)]
-    outermost = [k for k in inside if not any(k != o and k.is_relative_to(o) for o in inside)]
-    handles = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in outermost}
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
     try:
-        check(LIBC.mount(b"tmpfs", str(folder).encode(), b"tmpfs", 0, b"size=64k,mode=0555"),
-               f"hide {folder}")
-        for path, fd in handles.items():
-            path.mkdir(parents=True, exist_ok=True)  # in the new tmpfs (root ignores its 0555)
-            check(LIBC.mount(f"/proc/self/fd/{fd}".encode(), str(path).encode(), None, MS_BIND | MS_REC, None),
-                   f"mount {path} back")
+        os.write(fd, text.encode())
     finally:
-        for fd in handles.values():
-            os.close(fd)
+        os.close(fd)
 
 
-def _enter_namespaces(config: dict[str, Any]) -> None:
-    """Move the rest of this child into new PID, network and mount namespaces.
+def _mount(source, target, fstype, flags, data, what: str) -> None:
+    enc = (lambda v: v.encode() if isinstance(v, str) else v)
+    check(LIBC.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), what)
 
-    ``unshare(CLONE_NEWPID)`` applies to the caller's children, so we fork once
-    more: the new process is PID 1 of the namespace and goes on to serve; this
-    process waits and exits the way it did (same signal or status), so the
-    grader sees the submission's fate. Both share the process group the grader
-    kills; PID 1 dying takes every process of the namespace with it.
-    """
-    scratch = Path(config["scratch"])
-    copy = scratch / "solution.py"
-    shutil.copyfile(config["submission"], copy)
-    hidden = _hidden(config)
+
+def _readonly_flags(path: str) -> int:
+    """The flags a read-only remount of ``path`` must keep (a user namespace may not clear them)."""
+    f = os.statvfs(path).f_flag
+    flags = MS_RDONLY
+    for st, ms in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+                   (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME), (os.ST_RELATIME, MS_RELATIME)):
+        if f & st:
+            flags |= ms
+    return flags
+
+
+def _bind(fd: int, target: str, *, readonly: bool = True) -> None:
+    _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC, None, f"bind {target}")
+    if readonly:
+        _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _readonly_flags(target), None,
+               f"remount {target} read-only")
+
+
+def _unshare(root: bool) -> None:
+    """New mount, PID, network and IPC namespaces, and for an ordinary user a user namespace
+    (root needs none to mount, and becomes ``nobody`` once the new root is built)."""
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | (0 if root else CLONE_NEWUSER)
+    if LIBC.unshare(flags) != 0:
+        errno = ctypes.get_errno()
+        raise NamespacesUnavailable(errno, f"unshare: {os.strerror(errno)}")
+    if root:
+        return
+    LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)   # /proc/self/*_map are root's while not dumpable
     try:
-        _unshare()
-    except OSError as error:
-        raise NamespacesUnavailable(str(error)) from None
-    config["submission"] = str(copy)
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    finally:
+        LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _enter_namespaces(config: dict[str, Any]) -> int | None:
+    """Move the rest of this child into its own namespaces and its own root; return the uid to
+    become (root's child: ``nobody``, when the interpreter's folders are open to others).
+
+    ``unshare(CLONE_NEWPID)`` applies to the caller's children, so we fork once more:
+    the new process is PID 1 of the namespace and goes on to serve; this process waits
+    and exits the way it did (same signal or status), so the grader sees the
+    submission's fate. Both share the process group the grader kills; PID 1 dying takes
+    every process of the namespace with it.
+    """
+    root = os.geteuid() == 0
+    bound = bound_folders()
+    hidden = covered(config, bound)
+    become = UNPRIVILEGED if root and _open_to_others(bound) else None
+    _unshare(root)
     pid = os.fork()
     if pid:
         _relay_exit(pid)
     check(LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
-    check(LIBC.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    check(LIBC.mount(b"proc", b"/proc", b"proc", 0, None), "mount /proc")
-    kept = _kept(config)
-    for folder in hidden:
-        _hide(folder, kept)
+    _build_root(config, bound, hidden, owner=become)
+    return become
+
+
+def _open_to_others(folders: list[Path]) -> bool:
+    """Whether a user other than root may read these folders (their own modes; the folders above
+    them are the new root's own)."""
+    return all(os.stat(f).st_mode & 0o005 == 0o005 for f in folders)
+
+
+def _build_root(config, bound: list[Path], hidden: list[Path], *, owner: int | None) -> None:
+    """Build the child's root in an empty tmpfs and pivot into it (PID 1 of the new namespaces)."""
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None, "mount --make-rprivate /")
+    sources = {str(p): os.open(p, os.O_PATH | os.O_DIRECTORY) for p in bound}
+    files = {p: os.open(p, os.O_PATH) for p in SYSTEM_FILES if os.path.isfile(p)}
+    devices = {f"/dev/{d}": os.open(f"/dev/{d}", os.O_PATH) for d in DEVICES if os.path.exists(f"/dev/{d}")}
+    links = {name: os.readlink(f"/{name}") for name in USR_LINKS if os.path.islink(f"/{name}")}
+    try:
+        _populate(config, sources, files, devices, links, hidden, owner)
+    finally:
+        for fd in (*sources.values(), *files.values(), *devices.values()):
+            os.close(fd)
+    _pivot()
+
+
+def _populate(config, sources, files, devices, links, hidden, owner) -> None:
+    new = NEW_ROOT
+    _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=512k,nr_inodes=1024,mode=0755", "mount the root")
+    for folder in sources:
+        os.makedirs(new + folder, exist_ok=True)
+    for name, target in links.items():
+        os.symlink(target, f"{new}/{name}")
+    for folder in ("/etc", "/dev", "/proc", "/var", SCRATCH, *PRIVATE, "/.box", "/.old"):
+        os.makedirs(new + folder, exist_ok=True)
+    for path in (*files, *devices):
+        open(new + path, "w").close()
+    for folder, fd in sources.items():
+        _bind(fd, new + folder)
+    for folder in hidden:   # inside a bound folder: an empty read-only tmpfs over it
+        _mount("tmpfs", new + str(folder), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+               "size=4k,nr_inodes=16,mode=0555", f"cover {folder}")
+    for path, fd in files.items():
+        _bind(fd, new + path)
+    for path, fd in devices.items():
+        _bind(fd, new + path, readonly=False)
+    size, inodes = scratch_options(config["limits"])
+    box = new + "/.box"
+    _mount("tmpfs", box, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},nr_inodes={inodes},mode=0700",
+           "mount the scratch")
+    for place in (SCRATCH, *PRIVATE):   # one budget for all four places
+        inside = f"{box}/{place.strip('/').replace('/', '-')}"
+        mode = 0o700 if place == SCRATCH else 0o1777
+        os.mkdir(inside, mode)
+        os.chmod(inside, mode)
+        if owner is not None:
+            os.chown(inside, owner, owner)
+        _mount(inside, new + place, None, MS_BIND, None, f"bind {place}")
+    check(LIBC.umount2(box.encode(), MNT_DETACH), "umount the scratch's staging point")
+    try:
+        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None, "mount /proc")
+    except OSError:
+        pass  # where /proc is partly covered (some containers) the child goes without one
+
+
+def _pivot() -> None:
+    os.chdir(NEW_ROOT)
+    number = _PIVOT_ROOT.get(os.uname().machine)
+    if number is None:
+        raise NamespacesUnavailable("no pivot_root for this machine")
+    check(LIBC.syscall(number, b".", b".old"), "pivot_root")
+    os.chdir("/")
+    check(LIBC.umount2(b"/.old", MNT_DETACH), "umount the old root")
+    os.rmdir("/.old")
+    os.rmdir("/.box")
+    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None, "remount / read-only")
 
 
 def _relay_exit(pid: int) -> None:  # pragma: no cover (runs in the in-between process)
@@ -201,37 +314,23 @@ def _relay_exit(pid: int) -> None:  # pragma: no cover (runs in the in-between p
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
-def enter(config: dict[str, Any]) -> str:
-    """Apply isolation in this (child) process; return the level reached."""
-    requested = config.get("isolation", "best")
-    level = LEVEL_RLIMITS
-    if requested in ("best", LEVEL_NAMESPACES):
-        try:
-            _enter_namespaces(config)
-            level = LEVEL_NAMESPACES
-        except NamespacesUnavailable:
-            if requested == LEVEL_NAMESPACES:
-                raise
+# -- the rlimits level ----------------------------------------------------------------
+
+def _enter_rlimits(config: dict[str, Any]) -> int | None:
+    """Make the grader's scratch folder this child's alone; return the uid to become (root only)."""
     scratch = config["scratch"]
-    os.chdir(scratch)
-    os.environ["HOME"] = scratch
-    os.environ["TMPDIR"] = scratch
-    apply_rlimits(config["limits"])
-    become = UNPRIVILEGED if level == LEVEL_NAMESPACES and os.geteuid() == 0 and _python_reachable() else None
-    drop_privileges(become=become)
-    if become is not None:  # a change of credentials clears the parent-death signal: set it again
-        check(LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
-    restrict_syscalls()
-    return level
-
-
-UNPRIVILEGED = 65534  # the uid and gid of "nobody"
+    become = None
+    if os.geteuid() == 0 and _python_reachable():
+        become = CHILD_UID_BASE + os.getpid()
+        os.chown(scratch, become, become)
+    os.chmod(scratch, 0o700)
+    return become
 
 
 def _python_reachable() -> bool:
-    """Whether a user other than root can still read the interpreter and its libraries (as the
-    hiding mounts left them): every folder on the way needs others' execute bit."""
-    for folder in {Path(p) for p in sys.path if p and Path(p).is_absolute() and Path(p).is_dir()}:
+    """Whether a user other than root can still read the interpreter and its libraries: every
+    folder on the way needs others' execute bit."""
+    for folder in interpreter_folders():
         try:
             here = Path("/")
             for part in folder.resolve().parts[1:]:
@@ -243,3 +342,33 @@ def _python_reachable() -> bool:
         except OSError:
             return False
     return True
+
+
+# -- both levels --------------------------------------------------------------------------
+
+def enter(config: dict[str, Any]) -> str:
+    """Apply the level the grader chose in this (child) process; return it."""
+    level = config.get("isolation")
+    if level not in wire.LEVELS:
+        raise ValueError(f"unknown isolation level {level!r}")
+    become = None
+    if level == LEVEL_NAMESPACES:
+        become = _enter_namespaces(config)
+        scratch, tmp = SCRATCH, "/tmp"
+    else:
+        become = _enter_rlimits(config)
+        scratch = tmp = config["scratch"]
+    os.chdir(scratch)
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": tmp, "LANG": "C.UTF-8",
+                       "OMP_NUM_THREADS": "1"})
+    apply_rlimits(config["limits"])
+    drop_privileges(become=become)
+    if become is not None:  # a change of credentials clears the parent-death signal: set it again
+        check(LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+    if level == LEVEL_RLIMITS:   # no root of its own: Landlock keeps it to its scratch and the system
+        landlock.restrict([str(p) for p in bound_folders()] + list(SYSTEM_FILES), [scratch],
+                          devices=[f"/dev/{d}" for d in DEVICES])
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)   # no other child of the same user reads this one
+    restrict_syscalls()
+    return level

@@ -15,6 +15,7 @@ Request ops (header ``op``):
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.util
 import linecache
@@ -27,13 +28,17 @@ import numpy as np  # noqa: F401  (preloaded for submissions)
 import torch
 
 from grader import wire
-from grader.sandbox.child import isolation
+from grader.sandbox.child import inherited, isolation
 from grader.sandbox.child.recorder import BannedRecorder, OpCounter
 
 MAX_REQUEST_BYTES = 1 << 30
+SOURCE_NAME = "solution.py"
 BLOCKED_PACKAGES = ("grader", "attention_reference", "tests", "exercises")
 CHILD_PACKAGE = "grader.sandbox.child"
 KEPT_MODULES = ("grader.wire", "grader.sandbox", CHILD_PACKAGE)  # the child side and the protocol it speaks
+
+
+inherited.not_dumpable()   # in the forkserver, where this module is preloaded: its children inherit it
 
 
 class _BlockGraderImports(importlib.abc.MetaPathFinder):
@@ -48,25 +53,32 @@ class _BlockGraderImports(importlib.abc.MetaPathFinder):
 def main(conn, out_conn, config: dict[str, Any]) -> None:
     """Entry point in the forked child (called through multiprocessing)."""
     os.setsid()  # own session and process group: the grader kills the group whole
-    _redirect_output(out_conn)
+    inherited.keep_only(conn, out_conn)
     torch.set_num_threads(1)
-    level = isolation.enter(config)
+    try:
+        level = isolation.enter(config)
+        path = _place_source(config)
+    except BaseException as error:  # before any student code: the sandbox itself could not be made
+        conn.send_bytes(wire.encode_message({"status": "setup_error", "message": f"{type(error).__name__}: {error}"}))
+        os._exit(3)
     _sanitise_imports()
     recorder = BannedRecorder(config.get("banned", ()))
-    server = Server(conn, config, recorder, level)
+    server = Server(conn, path, recorder, level)
     server.load()
     server.serve()
     os._exit(0)
 
 
-def _redirect_output(out_conn) -> None:
-    fd = out_conn.fileno()
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")
-    sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")
-    sys.stdin = open(os.devnull)
+def _place_source(config: dict[str, Any]) -> str:
+    """Write the bytes the grader read into the scratch folder, after checking their hash."""
+    source = config["source"]
+    if hashlib.sha256(source).hexdigest() != config["sha256"]:
+        raise RuntimeError("the submission's bytes do not match the hash the grader sent")
+    path = os.path.join(os.getcwd(), SOURCE_NAME)
+    with open(path, "wb") as f:
+        f.write(source)
+    config["source"] = b""
+    return path
 
 
 def _sanitise_imports() -> None:
@@ -82,9 +94,9 @@ def _sanitise_imports() -> None:
 
 
 class Server:
-    def __init__(self, conn, config, recorder: BannedRecorder, level: str) -> None:
+    def __init__(self, conn, path: str, recorder: BannedRecorder, level: str) -> None:
         self.conn = conn
-        self.path = config["submission"]
+        self.path = path
         self.recorder = recorder
         self.level = level
         self.module = None
@@ -92,7 +104,7 @@ class Server:
 
     # -- loading ---------------------------------------------------------------
     def load(self) -> None:
-        header: dict[str, Any] = {"status": "ready", "isolation": self.level}
+        header: dict[str, Any] = {"status": "ready"}
         try:
             spec = importlib.util.spec_from_file_location("solution", self.path)
             module = importlib.util.module_from_spec(spec)
@@ -102,10 +114,9 @@ class Server:
             header["names"] = {k: _kind(v) for k, v in vars(module).items() if not k.startswith("__")}
         except SyntaxError as error:
             header = {"status": "load_error", "type": type(error).__name__,
-                      "message": str(error.msg), "line": error.lineno, "text": (error.text or "").rstrip(),
-                      "isolation": self.level}
+                      "message": str(error.msg), "line": error.lineno, "text": (error.text or "").rstrip()}
         except BaseException as error:  # anything at import time, SystemExit included
-            header = {"status": "load_error", **self._error_fields(error), "isolation": self.level}
+            header = {"status": "load_error", **self._error_fields(error)}
         self.recorder.take()
         self.send(header)
 
