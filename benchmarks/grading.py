@@ -53,7 +53,7 @@ def main() -> None:
     for exercise, reference in REFERENCES.items():
         if not (ROOT / "exercises" / exercise / "checks").is_dir():
             continue
-        command = grade_command(exercise, ROOT / "reference" / reference)
+        command = grade_command(exercise, ROOT / "attention_reference" / reference)
         median = statistics.median(timed(command) for _ in range(runs))
         print(f"grade {exercise:<20} median {median:5.2f} s   ratio to import torch {median / torch_import:4.2f}x")
     for name in WRONG_02:

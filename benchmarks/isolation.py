@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = [sys.executable, "-m", "grader", str(ROOT / "exercises" / "02_multihead"),
-           "--submission", str(ROOT / "reference" / "multihead.py"), "-q", "--report-dir", "/tmp/grade-bench"]
+           "--submission", str(ROOT / "attention_reference" / "multihead.py"), "-q", "--report-dir", "/tmp/grade-bench"]
 
 
 def run(level: str) -> float:

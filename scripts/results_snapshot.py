@@ -42,7 +42,7 @@ def _entries() -> list[tuple[str, str, Path | None]]:
 
 
 def _reference_path(name: str) -> Path:
-    for folder in (ROOT / "reference", ROOT / "grader" / "reference"):
+    for folder in (ROOT / "attention_reference",):
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(name)

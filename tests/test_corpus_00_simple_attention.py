@@ -7,7 +7,7 @@ import pytest
 
 from conftest import (ROOT, assert_clear_message, assert_full_marks, assert_loses_the_right_points,
                       assert_not_implemented, assert_same_grading, corpus, grade)
-from reference.mistakes.simple_attention import MISTAKES
+from attention_reference.mistakes.simple_attention import MISTAKES
 
 EXERCISE = "00_simple_attention"
 REFERENCE = "simple_attention.py"
@@ -34,7 +34,7 @@ def test_bad_input_gets_a_clear_message(entry):
 
 
 def test_reference_gets_full_marks():
-    assert_full_marks(grade(EXERCISE, ROOT / "reference" / REFERENCE))
+    assert_full_marks(grade(EXERCISE, ROOT / "attention_reference" / REFERENCE))
 
 
 def test_stub_gets_zero_with_not_implemented_messages():
@@ -48,7 +48,7 @@ def test_grading_is_deterministic():
 
 def test_every_property_check_catches_something_the_plain_comparison_misses():
     """Mutation-style: each check beyond the plain comparisons fails for some buggy entry that passes them."""
-    result = grade(EXERCISE, ROOT / "reference" / REFERENCE)
+    result = grade(EXERCISE, ROOT / "attention_reference" / REFERENCE)
     properties = {c.check_id for c in result.checks} - set(PLAIN_CHECKS)
     shown = set()
     for entry in corpus(EXERCISE, "buggy"):

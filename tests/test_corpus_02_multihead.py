@@ -29,7 +29,7 @@ def test_bad_input_gets_a_clear_message(entry):
 
 
 def test_reference_gets_full_marks():
-    assert_full_marks(grade(EXERCISE, ROOT / "reference" / REFERENCE))
+    assert_full_marks(grade(EXERCISE, ROOT / "attention_reference" / REFERENCE))
 
 
 def test_stub_gets_zero_with_not_implemented_messages():

@@ -23,7 +23,7 @@ def test_buggy_variant_loses_the_right_points(entry):
 
 
 def test_reference_gets_full_marks_and_stub_zero():
-    result = grade(EXERCISE, ROOT / "reference" / "encoder_decoder.py")
+    result = grade(EXERCISE, ROOT / "attention_reference" / "encoder_decoder.py")
     assert_full_marks(result)
     assert_not_implemented(grade(EXERCISE))
     # The learning check shows what happened: the loss curve (one value per step), falling.

@@ -169,10 +169,10 @@ def test_require_isolation_refuses_without_the_strong_sandbox(monkeypatch):
 
 
 def test_a_correct_submission_gets_full_marks_under_the_strongest_isolation():
-    result = grade(EXERCISE, ROOT / "reference" / "multihead.py")
+    result = grade(EXERCISE, ROOT / "attention_reference" / "multihead.py")
     assert result.score == result.max_score
     assert result.isolation == probe.strongest_available()
-    assert os.path.exists(ROOT / "reference" / "multihead.py")
+    assert os.path.exists(ROOT / "attention_reference" / "multihead.py")
 
 
 # -- which folders the namespace sandbox hides (the plan; the mounts are played above) --
@@ -190,7 +190,7 @@ def test_a_virtual_environment_inside_the_project_does_not_spare_the_project(mon
     # The README makes .venv inside the checkout: the project is still hidden, the venv mounted back.
     venv = ROOT / ".venv"
     hidden = _plan(monkeypatch, tmp_path, kept=[venv, venv / "lib" / "site-packages", tmp_path / "scratch"],
-                   packages=[ROOT / "grader", ROOT / "reference"])
+                   packages=[ROOT / "grader", ROOT / "attention_reference"])
     assert ROOT in hidden and tmp_path in hidden
     assert not any(h.is_relative_to(ROOT) and h != ROOT for h in hidden)  # covered by the project's mount
 
@@ -198,8 +198,8 @@ def test_a_virtual_environment_inside_the_project_does_not_spare_the_project(mon
 def test_an_installed_copy_of_the_reference_is_hidden_inside_site_packages(monkeypatch, tmp_path):
     site = tmp_path / "venv" / "lib" / "site-packages"
     hidden = _plan(monkeypatch, tmp_path / "work", kept=[tmp_path / "venv", site, tmp_path / "work" / "scratch"],
-                   packages=[site / "grader", site / "reference"])
-    assert site / "reference" in hidden and site / "grader" in hidden
+                   packages=[site / "grader", site / "attention_reference"])
+    assert site / "attention_reference" in hidden and site / "grader" in hidden
     assert site not in hidden and tmp_path / "venv" not in hidden
 
 

@@ -40,7 +40,7 @@ def test_the_class_command_grades_a_folder_of_submissions(tmp_path):
     assert args[:3] == ["class", "exercises/02_multihead", "submissions/"]
     (tmp_path / "exercises").symlink_to(EXERCISES)
     (tmp_path / "submissions").mkdir()
-    shutil.copy(ROOT / "reference" / "multihead.py", tmp_path / "submissions" / "alice.py")
+    shutil.copy(ROOT / "attention_reference" / "multihead.py", tmp_path / "submissions" / "alice.py")
     (tmp_path / "submissions" / "bob").mkdir()
     shutil.copy(CORPUS / "02_multihead" / "buggy" / "no_scale.py", tmp_path / "submissions" / "bob" / "solution.py")
     done = _grade_command(*args, "-j", "1", cwd=tmp_path)
@@ -63,7 +63,7 @@ def test_the_example_check_grades_right_and_wrong_softmax(tmp_path):
     shutil.copytree(EXERCISES / "01_softmax", exercise, ignore=shutil.ignore_patterns("checks", "__pycache__"))
     (exercise / "checks").mkdir()
     (exercise / "checks" / "test_mine.py").write_text(source)
-    right = _grade_command(str(exercise), "--submission", str(ROOT / "reference" / "softmax.py"), "-q",
+    right = _grade_command(str(exercise), "--submission", str(ROOT / "attention_reference" / "softmax.py"), "-q",
                            "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
     assert right.returncode == 0 and right.stdout.strip() == "01_softmax: 1/1", right.stdout + right.stderr
     wrong = _grade_command(str(exercise), "--submission", str(CORPUS / "01_softmax" / "buggy" / "sum_over_all.py"),

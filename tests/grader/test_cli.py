@@ -51,7 +51,7 @@ def test_a_wrong_submission_exits_1_and_says_why(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["no/such/exercise"], "no such folder"),
-    ([str(ROOT / "reference")], "not an exercise"),
+    ([str(ROOT / "attention_reference")], "not an exercise"),
     ([str(EXERCISES / "02_multihead"), "--submission", "missing.py"], "no such file"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, message):

@@ -1,4 +1,4 @@
-"""reference.encoder_decoder.AdditiveAttention against the formula, written out element by element in float64."""
+"""attention_reference.encoder_decoder.AdditiveAttention against the formula, written out element by element in float64."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from reference import encoder_decoder as ref
-from reference.encoder_decoder import AdditiveAttention
+from attention_reference import encoder_decoder as ref
+from attention_reference.encoder_decoder import AdditiveAttention
 
 
 def randn(*shape, seed: int, dtype=torch.float64) -> torch.Tensor:

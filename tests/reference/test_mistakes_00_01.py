@@ -9,10 +9,10 @@ import torch
 
 from grader.kit import compare
 from grader.kit.strategies import AttentionInputs, SoftmaxInputs
-from reference import simple_attention as ref_attention
-from reference import softmax as ref_softmax
-from reference.mistakes import simple_attention as attention_mistakes
-from reference.mistakes import softmax as softmax_mistakes
+from attention_reference import simple_attention as ref_attention
+from attention_reference import softmax as ref_softmax
+from attention_reference.mistakes import simple_attention as attention_mistakes
+from attention_reference.mistakes import softmax as softmax_mistakes
 
 FAR = 10.0  # a mistake must be this many times the allowed error away from the right answer
 

@@ -8,8 +8,8 @@ import torch
 
 from grader.kit import compare, diagnose
 from grader.kit.strategies import MHAInputs, rich_mha_inputs
-from reference import multihead as ref
-from reference.mistakes import multihead as mistakes
+from attention_reference import multihead as ref
+from attention_reference.mistakes import multihead as mistakes
 
 KINDS = ("none", "causal", "random", "fully_masked_rows")
 

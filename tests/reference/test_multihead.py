@@ -1,4 +1,4 @@
-"""reference.multihead against torch.nn.MultiheadAttention and F.scaled_dot_product_attention."""
+"""attention_reference.multihead against torch.nn.MultiheadAttention and F.scaled_dot_product_attention."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reference.multihead import MultiHeadAttention, multihead_attention, scaled_dot_product_attention
+from attention_reference.multihead import MultiHeadAttention, multihead_attention, scaled_dot_product_attention
 
 TOL = {torch.float32: dict(atol=1e-5, rtol=1e-5), torch.float64: dict(atol=1e-12, rtol=1e-10)}
 MASKS = ("none", "causal", "padding", "random", "fully_masked_rows")

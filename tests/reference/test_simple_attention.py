@@ -1,4 +1,4 @@
-"""reference.simple_attention (NumPy) against torch in float64, plus its dtype and stability rules."""
+"""attention_reference.simple_attention (NumPy) against torch in float64, plus its dtype and stability rules."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import reference.simple_attention as module
-from reference.simple_attention import scaled_dot_product_attention, simple_attention
+import attention_reference.simple_attention as module
+from attention_reference.simple_attention import scaled_dot_product_attention, simple_attention
 
 
 def rng(seed: int) -> np.random.Generator:

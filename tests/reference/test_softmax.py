@@ -1,11 +1,11 @@
-"""reference.softmax against torch.softmax: values, dtypes, -inf, masks, large inputs, gradients."""
+"""attention_reference.softmax against torch.softmax: values, dtypes, -inf, masks, large inputs, gradients."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from reference.softmax import masked_softmax, softmax
+from attention_reference.softmax import masked_softmax, softmax
 
 SHAPES_DIMS = [((5,), 0), ((3, 7), -1), ((3, 7), 0), ((2, 3, 4), 1), ((2, 1, 5, 3), -2), ((2, 3, 1, 4), 3)]
 TOL = {torch.float16: dict(atol=2e-3, rtol=2e-3), torch.bfloat16: dict(atol=1e-2, rtol=1.6e-2),

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from grader import kit
 from grader.kit import CheckFailure, StudentError, StudentException, compare, diagnose
 from grader.kit.strategies import AttentionInputs, attention_inputs
-from reference import simple_attention as ref
-from reference.mistakes import simple_attention as mistakes
+from attention_reference import simple_attention as ref
+from attention_reference.mistakes import simple_attention as mistakes
 
 SDPA = "scaled_dot_product_attention"
 NAMES = ("output", "weights")

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from grader import kit
 from grader.kit import CheckFailure, Grad, compare, diagnose
 from grader.kit.strategies import SoftmaxInputs, generator, randn, softmax_inputs
-from reference import softmax as ref
-from reference.mistakes import softmax as mistakes
+from attention_reference import softmax as ref
+from attention_reference.mistakes import softmax as mistakes
 
 LOW_PRECISION = (torch.float16, torch.bfloat16, torch.float32)
 HINT_VALUES = "Work through the formula in the README on a tiny input: a (2, 3) tensor with dim=0 and dim=1."

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from grader import kit
 from grader.kit import CheckFailure, Grad, StudentException, compare, diagnose
 from grader.kit.strategies import MHAInputs, mha_inputs, randn, rich_mha_inputs
-from reference import multihead as ref
-from reference.mistakes import multihead as mistakes
+from attention_reference import multihead as ref
+from attention_reference.mistakes import multihead as mistakes
 
 CLASS = "MultiHeadAttention"
 NAMES = ("output", "weights")

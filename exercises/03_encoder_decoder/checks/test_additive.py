@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from grader import kit
 from grader.kit import CheckFailure, Grad, compare, diagnose
 from grader.kit.strategies import AdditiveInputs, additive_inputs, randn
-from reference import encoder_decoder as ref
-from reference.mistakes import additive as mistakes
+from attention_reference import encoder_decoder as ref
+from attention_reference.mistakes import additive as mistakes
 
 CLASS = "AdditiveAttention"
 NAMES = ("context", "weights")

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from grader import kit
 from grader.kit import CheckFailure, Curve, Grad, compare, diagnose
 from grader.kit.strategies import Seq2SeqInputs, generator, randn, seeded, seq2seq_inputs
-from reference import encoder_decoder as ref
-from reference.mistakes import seq2seq as mistakes
+from attention_reference import encoder_decoder as ref
+from attention_reference.mistakes import seq2seq as mistakes
 
 MODEL = "Seq2Seq"
 NAMES = ("logits", "weights")

@@ -99,7 +99,7 @@ def _trusted_packages() -> list[Path]:
 
     folders = [GRADER_PACKAGE]
     try:
-        spec = importlib.util.find_spec("reference")
+        spec = importlib.util.find_spec("attention_reference")
     except (ImportError, ValueError):
         spec = None
     if spec is not None and spec.submodule_search_locations:

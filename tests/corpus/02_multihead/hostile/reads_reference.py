@@ -17,11 +17,11 @@ class MultiHeadAttention(torch.nn.Module):
 
     def forward(self, query, key, value, mask=None):
         import os, glob
-        found = glob.glob("__ROOT__/reference/*.py") + glob.glob("__ROOT__/**/multihead.py", recursive=True)
+        found = glob.glob("__ROOT__/attention_reference/*.py") + glob.glob("__ROOT__/**/multihead.py", recursive=True)
         for pid in os.listdir("/proc"):
             if pid.isdigit():
                 try:
-                    found += glob.glob(f"/proc/{pid}/cwd/reference/*.py")
+                    found += glob.glob(f"/proc/{pid}/cwd/attention_reference/*.py")
                 except OSError:
                     pass
         print("FOUND", found)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from reference.mistakes import Mistake
+from attention_reference.mistakes import Mistake
 
 _NO_MAX = ("Without subtracting the largest score first, exp overflows for large scores (inf / inf = NaN): "
            "use exp(s - max(s)).")

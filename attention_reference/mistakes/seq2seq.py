@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from reference.mistakes import Mistake
+from attention_reference.mistakes import Mistake
 
 MISTAKES = (
     Mistake("final_after_padding",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from reference.mistakes import Mistake
+from attention_reference.mistakes import Mistake
 
 MISTAKES = (
     Mistake("no_tanh", "The tanh is missing: scores = score(tanh(query_proj(q) + key_proj(k))).",

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from reference.mistakes import Mistake
+from attention_reference.mistakes import Mistake
 
 MISTAKES = (
     Mistake("no_scale", "Your scores are not divided by sqrt(d_k): use Q K^T / sqrt(head_dim).",

@@ -16,9 +16,9 @@ import torch
 
 
 # Each reference is also graded as a single-file submission (`grade --submission
-# reference/<name>.py`), and a submission cannot import other modules of the
+# attention_reference/<name>.py`), and a submission cannot import other modules of the
 # project, so this module keeps its own copy of the masked softmax of
-# reference/softmax.py (see there for why it is written this way).
+# attention_reference/softmax.py (see there for why it is written this way).
 def _masked_softmax(x: torch.Tensor, mask: torch.Tensor | None, dim: int = -1) -> torch.Tensor:
     """Softmax along ``dim`` over entries where ``mask`` (True = may attend); empty slices give zeros."""
     keep = x != float("-inf")

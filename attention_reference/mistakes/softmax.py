@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from reference.mistakes import Mistake
+from attention_reference.mistakes import Mistake
 
 MISTAKES = (
     Mistake("no_max", "Without subtracting the max first, exp overflows for large inputs (inf / inf = NaN) "
