@@ -18,7 +18,7 @@ from typing import Callable
 from grader import results, wire
 from grader.course import library
 from grader.outputs import gradescope, junit as junit_xml, report, terminal
-from grader.run import archives, batch, plugin, roster as rosters, session, submissions as found_in
+from grader.run import archives, batch, cluster, plugin, roster as rosters, session, submissions as found_in
 from grader.sandbox import forkserver, probe
 from grader.spec import CHECKS, Exercise, ExerciseError, load_exercise
 
@@ -149,6 +149,8 @@ def grade_class(*, exercise_dir: Path, submissions: Path, report_dir: Path = Pat
                                    warnings=tuple(warnings))
     except plugin.ChecksError as error:
         raise GradingError(str(error), param="extra_checks") from None
+    except cluster.ClusterError as error:
+        raise GradingError(str(error), param="scheduler") from None
     if junit is not None:
         _write_junit(junit_xml.write_batch_junit, graded, junit)
     return graded

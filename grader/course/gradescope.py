@@ -128,10 +128,10 @@ def _add(package: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644) ->
     package.writestr(member, data)
 
 
-def _add_tree(package: zipfile.ZipFile, folder: Path, prefix: str) -> None:
+def _add_tree(package: zipfile.ZipFile, folder: Path, prefix: str, skip: tuple[str, ...] = ()) -> None:
     for path in sorted(Path(folder).rglob("*")):
         parts = path.relative_to(folder).parts
-        if path.is_file() and not any(p == "__pycache__" or p.startswith(".") for p in parts):
+        if path.is_file() and not any(p == "__pycache__" or p.startswith(".") or p in skip for p in parts):
             _add(package, f"{prefix}/{'/'.join(parts)}", path.read_bytes())
 
 
@@ -153,7 +153,7 @@ def write_bundle(*, exercise: Exercise, output: Path, extra_checks: tuple[Path, 
             _add(package, BUNDLE_JSON, (json.dumps(config, indent=2) + "\n").encode())
             _add(package, "README.md", README.format(exercise=exercise.id, version=config["grader"], checks=checks,
                                                      hidden=hidden).encode())
-            _add_tree(package, exercise.root, config["exercise_dir"])
+            _add_tree(package, exercise.root, config["exercise_dir"], skip=("handout",))
             for n, folder in enumerate(extra_checks, start=1):
                 _add_tree(package, folder, f"extra_checks/{n}")
             _add(package, f"wheels/{built.name}", built.read_bytes())

@@ -202,8 +202,7 @@ def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed
     if scheduler:
         from grader.run import cluster
 
-        yield from cluster.graded(scheduler, _grade_in_worker, exercise, pending, seed, seed_hidden, isolation,
-                                  extra_checks)
+        yield from cluster.graded(scheduler, exercise, pending, seed, seed_hidden, isolation, extra_checks)
         return
     if jobs <= 1 or len(pending) <= 1:
         for student, path in pending:
