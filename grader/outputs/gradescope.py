@@ -103,7 +103,7 @@ def _test(check: results.CheckResult, number: str, *, visibility: str) -> dict[s
         "status": check.status,
         "output": markdown_output(check),
         "output_format": FORMAT,
-        "tags": [check.category or check.group] if check.hidden else [check.group],
+        "tags": [check.category or check.group],
         "visibility": visibility,
     }
 

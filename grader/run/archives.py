@@ -77,8 +77,8 @@ def _zip_members(archive: Path, budget: _Budget) -> Iterator[tuple[PurePosixPath
         _count(archive, len(infos))
         budget.declare(sum(info.file_size for info in infos))
         for info in infos:
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode) or (mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip was made without Unix modes
+            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise ArchiveError(f"{archive.name}: refused: member {info.filename!r} is a link or a device, "
                                    "not a file.")
             path = _member_path(archive, info.filename)

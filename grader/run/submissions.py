@@ -69,7 +69,7 @@ def safe_id(name: str) -> str:
     name = unicodedata.normalize("NFC", name)
     cleaned = "".join("_" if ch in '/\\:*?"<>|' or unicodedata.category(ch)[0] in "CZ" and ch != " " else ch
                       for ch in name)
-    cleaned = re.sub(r"[\s_]+", "_", cleaned).strip("_").lstrip(".")[:MAX_ID].rstrip(". ")
+    cleaned = re.sub(r"[\s_]+", "_", cleaned).lstrip("._").rstrip("_")[:MAX_ID].rstrip(". ")
     return cleaned or "unnamed"
 
 
