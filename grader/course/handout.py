@@ -142,8 +142,6 @@ def write_handout(*, exercises: list[Exercise], output: Path, title: str = "Atte
     try:
         for exercise in exercises:
             _copy_exercise(exercise, staging / "exercises" / exercise.root.name)
-            _verify(staging / "exercises" / exercise.root.name, handout)
-            handout.exercises.append(exercise.id)
         built = wheel.build(staging / "wheels", kind="student")
         first = exercises[0].root.name
         (staging / "README.md").write_text(README.format(
@@ -152,8 +150,13 @@ def write_handout(*, exercises: list[Exercise], output: Path, title: str = "Atte
         if output.exists():
             output.rmdir()  # checked empty by the caller
         staging.rename(output)
+        # Graded where it stays: a check that reads a file beside it (recorded.pt) finds it there.
+        for exercise in exercises:
+            _verify(output / "exercises" / exercise.root.name, handout)
+            handout.exercises.append(exercise.id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(output, ignore_errors=True)
         raise
     handout.wheel = output / "wheels" / built.name
     return handout
