@@ -215,7 +215,8 @@ def _extra_checks(folders) -> tuple[Path, ...]:
 
 
 def gradescope_bundle(*, exercise_dir: Path, output: Path, extra_checks: tuple[Path, ...] = (),
-                      seed: int | str = session.DEFAULT_SEED, torch_spec: str | None = None):
+                      seed: int | str = session.DEFAULT_SEED, torch_spec: str | None = None,
+                      progress: Callable[[str], None] | None = None):
     """Write the Gradescope autograder zip for ``exercise_dir`` (see :mod:`grader.course.gradescope`).
 
     The exercise's stub is graded once with the extra checks, so a bundle whose checks do not
@@ -233,6 +234,8 @@ def gradescope_bundle(*, exercise_dir: Path, output: Path, extra_checks: tuple[P
         value, hidden = _class_seed(seed, Path("."))
     checks: tuple[results.CheckResult, ...] = ()
     if exercise.solution.is_file():
+        if progress:
+            progress(f"Grading {exercise.id}'s stub once, to check that every check runs...")
         try:
             checks = session.grade_submission(exercise=exercise, seed=value, extra_checks=extra_checks).checks
         except plugin.ChecksError as error:
@@ -246,7 +249,7 @@ def gradescope_bundle(*, exercise_dir: Path, output: Path, extra_checks: tuple[P
                                 hidden=sum(c.hidden for c in checks))
 
 
-def handout(*, exercise_dirs: tuple[Path, ...], output: Path):
+def handout(*, exercise_dirs: tuple[Path, ...], output: Path, progress: Callable[[str], None] | None = None):
     """Write the students' handout of ``exercise_dirs`` into ``output`` (see :mod:`grader.course.handout`)."""
     from grader.course import handout as handouts
 
@@ -256,7 +259,7 @@ def handout(*, exercise_dirs: tuple[Path, ...], output: Path):
         raise GradingError(f"{output}: already there and not empty; give a new folder (nothing is overwritten).",
                            param="output")
     try:
-        return handouts.write_handout(exercises=exercises, output=output)
+        return handouts.write_handout(exercises=exercises, output=output, progress=progress)
     except handouts.HandoutError as error:
         raise GradingError(str(error)) from None
 

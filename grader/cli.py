@@ -242,7 +242,7 @@ def list_(folder: Path | None) -> None:
 
 
 @main.command("init")
-@click.argument("target", metavar="DIR", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.argument("target", metavar="DIR", type=click.Path(path_type=Path), default=Path("."))
 @click.argument("names", metavar="[EXERCISE]...", nargs=-1)
 def init(target: Path, names: tuple[str, ...]) -> None:
     """Copy the exercises that ship with the grader into DIR/exercises (default DIR: here).
@@ -288,7 +288,7 @@ def gradescope_(exercise_dir: Path, output: Path, extra_checks: tuple[Path, ...]
 
     try:
         bundle = api.gradescope_bundle(exercise_dir=exercise_dir, output=output, extra_checks=extra_checks,
-                                       seed=seed, torch_spec=torch_spec)
+                                       seed=seed, torch_spec=torch_spec, progress=lambda line: click.echo(line, err=True))
     except api.GradingError as error:
         _fail_with(error)
     click.echo(f"Wrote {bundle.path} ({bundle.size / 1e6:.1f} MB): {bundle.exercise}, {bundle.checks} checks "
@@ -307,7 +307,7 @@ def handout_(exercise_dirs: tuple[Path, ...], output: Path) -> None:
     from grader import api
 
     try:
-        made = api.handout(exercise_dirs=exercise_dirs, output=output)
+        made = api.handout(exercise_dirs=exercise_dirs, output=output, progress=lambda line: click.echo(line, err=True))
     except api.GradingError as error:
         _fail_with(error)
     for line in made.lines():

@@ -131,7 +131,8 @@ def _verify(exercise_dir: Path, handout: Handout) -> None:
     handout.checks[copy.id] = len(result.checks)
 
 
-def write_handout(*, exercises: list[Exercise], output: Path, title: str = "Attention exercises") -> Handout:
+def write_handout(*, exercises: list[Exercise], output: Path, title: str = "Attention exercises",
+                  progress=None) -> Handout:
     output = Path(output)
     handout = Handout(root=output)
     for exercise in exercises:
@@ -152,6 +153,8 @@ def write_handout(*, exercises: list[Exercise], output: Path, title: str = "Atte
         staging.rename(output)
         # Graded where it stays: a check that reads a file beside it (recorded.pt) finds it there.
         for exercise in exercises:
+            if progress:
+                progress(f"Grading {exercise.id}'s stub with its public checks...")
             _verify(output / "exercises" / exercise.root.name, handout)
             handout.exercises.append(exercise.id)
     except BaseException:

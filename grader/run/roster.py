@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
-from grader.run.submissions import NO_SUBMISSION, Entry, safe_id
+from grader.run.submissions import NO_SUBMISSION, Entry, printable, safe_id
 
 # identity key -> the column names that hold it, lower case (the first found wins)
 COLUMNS = {
@@ -56,7 +56,7 @@ def read_roster(path: Path) -> list[dict[str, str]]:
                           "(Canvas: Student, ID, SIS User ID, ...; Moodle: First name, Last name, Email address).")
     students = []
     for row in rows[1:]:
-        cell = lambda index: row[index].strip() if index is not None and index < len(row) else ""  # noqa: E731
+        cell = lambda index: printable(row[index].strip()) if index is not None and index < len(row) else ""  # noqa: E731
         identity = {key: cell(index) for key, index in where.items() if cell(index)}
         if "name" not in identity and (cell(first) or cell(last)):
             identity["name"] = " ".join(part for part in (cell(first), cell(last)) if part)

@@ -73,6 +73,23 @@ def safe_id(name: str) -> str:
     return cleaned or "unnamed"
 
 
+def printable(text: str) -> str:
+    """``text`` with control, format and surrogate characters written as visible escapes: file
+    names and LMS metadata come from students, and reach the terminal and every output file."""
+    def visible(ch: str) -> str:
+        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            return ch
+        return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+    return "".join(visible(ch) for ch in str(text))
+
+
+def _printable_entry(entry: Entry) -> Entry:
+    return Entry(entry.student, printable(entry.source), entry.path,
+                 None if entry.problem is None else printable(entry.problem),
+                 {k: printable(v) for k, v in entry.identity.items()})
+
+
 def detect(folder: Path) -> str:
     """The layout of ``folder``, from what is in it."""
     names = [p.name for p in _listing(folder)]
@@ -93,8 +110,9 @@ def find(folder: Path, *, layout: str | None = None) -> Found:
     layout = layout or detect(folder)
     finder = {PLAIN: _plain, CANVAS: _canvas, MOODLE: _moodle, GRADESCOPE: _gradescope}[layout]
     raw, skipped = finder(folder)
-    entries, warnings = unique(raw)
-    return Found(layout=layout, entries=tuple(entries), skipped=tuple(skipped), warnings=tuple(warnings))
+    entries, warnings = unique([_printable_entry(e) for e in raw])
+    return Found(layout=layout, entries=tuple(entries), skipped=tuple(printable(s) for s in skipped),
+                 warnings=tuple(warnings))
 
 
 def _listing(folder: Path) -> list[Path]:

@@ -218,3 +218,55 @@ def test_watch_grades_again_on_every_save_and_stops_on_ctrl_c(tmp_path):
 def test_options_for_one_submission_do_not_go_with_batch(tmp_path, option):
     outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(tmp_path), *option])
     assert outcome.exit_code == 2 and f"{option[0]} is for one submission" in outcome.output
+
+
+def test_help_names_the_instructors_verbs():
+    top = CliRunner().invoke(main, ["--help"])
+    assert top.exit_code == 0 and all(verb in top.output for verb in ("gradescope", "handout", "init"))
+    klass = CliRunner().invoke(main, ["class", "--help"])
+    for option in ("--roster", "--gradebook", "--extra-checks", "--junit", "--scheduler", "--layout", "--seed"):
+        assert option in klass.output
+    assert "Canvas" in klass.output and "Moodle" in klass.output and "Gradescope" in klass.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["class", str(EXERCISES / "01_softmax"), "missing.zip"], "missing.zip: no such folder or archive"),
+    (["class", str(EXERCISES / "01_softmax"), "notes.txt"], "not a folder or an archive"),
+    (["class", str(EXERCISES / "01_softmax"), ".", "--roster", "missing.csv"], "--roster missing.csv: cannot read"),
+    (["class", str(EXERCISES / "01_softmax"), ".", "--seed", "soon"], "--seed soon: give a whole number"),
+    (["class", str(EXERCISES / "01_softmax"), ".", "--extra-checks", "."], "no checks in it"),
+    (["gradescope", str(EXERCISES / "01_softmax"), "-o", "bundle.tar"], "--output bundle.tar: the bundle is a zip"),
+    (["handout", str(EXERCISES / "01_softmax"), "-o", "full"], "already there and not empty"),
+    (["init", "notes.txt"], "notes.txt: not a folder"),
+    (["init", ".", "99_nothing"], "no shipped exercise called 99_nothing"),
+    ([str(EXERCISES / "01_softmax"), "--extra-checks", "nowhere"], "--extra-checks nowhere: no such folder"),
+])
+def test_instructors_mistakes_exit_2_with_one_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    outcome = CliRunner().invoke(main, args)
+    lines = [line for line in outcome.output.splitlines() if line.strip()]
+    assert outcome.exit_code == 2, outcome.output
+    assert len(lines) == 1 and lines[0].startswith("grade: error:") and message in lines[0], lines
+
+
+def test_without_dask_the_scheduler_option_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    klass = _class_of(tmp_path / "class", ada=CORRECT)
+    outcome = CliRunner().invoke(main, ["class", str(EXERCISES / "02_multihead"), str(klass), "--report-dir",
+                                        str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert outcome.exit_code == 2 and "pip install 'attention-grader[cluster]'" in outcome.output
+
+
+def test_a_dask_cluster_gives_the_same_grades_as_local_workers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    klass = _class_of(tmp_path / "class", ada=CORRECT, bob=BUGGY)
+    local = _batch([str(klass), "-j", "2", "--report-dir", "local"], tmp_path)
+    assert local.returncode == 0, local.stderr
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        remote = _batch([str(klass), "--report-dir", "dask", "--scheduler", c.scheduler_address], tmp_path)
+    assert remote.returncode == 0, remote.stderr
+    for student in ("ada", "bob"):
+        assert _verdicts(tmp_path / "dask", student) == _verdicts(tmp_path / "local", student), student

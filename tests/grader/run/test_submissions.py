@@ -230,3 +230,15 @@ def test_a_member_twice_is_refused(tmp_path):
     (tmp_path / "twice.tar").write_bytes(buffer.getvalue())
     with pytest.raises(archives.ArchiveError, match="appears twice"):
         archives.extract(tmp_path / "twice.tar", tmp_path / "out")
+
+
+def test_names_with_terminal_escapes_reach_no_output_raw(tmp_path):
+    klass = tmp_path / "class"
+    klass.mkdir()
+    (klass / "eve\x1b[2J.py").write_bytes(CODE)
+    (klass / "eve\x1b[2J").mkdir()
+    for name in ("a\x1b[31m.py", "b.py"):
+        (klass / "eve\x1b[2J" / name).write_bytes(CODE)
+    found = submissions.find(klass)
+    text = "\n".join([*found.warnings, *(f"{e.student} {e.source} {e.problem} {e.identity}" for e in found.entries)])
+    assert "\x1b" not in text and "\\x1b[2J" in text and "two candidate files: a\\x1b[31m.py, b.py" in text
