@@ -67,7 +67,7 @@ def safe_id(name: str) -> str:
     """A folder-safe id that keeps the name readable: Unicode letters stay (NFC), separators and
     control characters become ``_``, no leading dot, at most ``MAX_ID`` characters."""
     name = unicodedata.normalize("NFC", name)
-    cleaned = "".join("_" if ch in '/\\:*?"<>|' or unicodedata.category(ch)[0] in "CZ" and ch != " " else ch
+    cleaned = "".join("_" if ch in '/\\:*?"<>|,;' or unicodedata.category(ch)[0] in "CZ" and ch != " " else ch
                       for ch in name)
     cleaned = re.sub(r"[\s_]+", "_", cleaned).lstrip("._").rstrip("_")[:MAX_ID].rstrip(". ")
     return cleaned or "unnamed"
