@@ -8,8 +8,11 @@ the pipeline it belongs to (each imports only earlier stages):
 - ``sandbox/``: the child process, its proxy and the warm forkserver, on the grader's
   side; ``sandbox/child/``: the untrusted side, which runs beside the submission;
 - ``kit/``: everything a check imports (also for instructors' own checks);
-- ``run/``: grading one submission (pytest and its plugin), the banned-call scan, batches;
+- ``run/``: grading one submission (pytest and its plugin), the banned-call scan, batches
+  (a class's entries in LMS layouts, archives, rosters, Dask);
 - ``outputs/``: terminal, results.json, JUnit, gradebook and HTML, from results only;
+- ``course/``: after grading, trusted: the shipped exercises, the package's wheel, the
+  Gradescope bundle and the student handout;
 - ``api`` and ``cli``: the keyword-only API behind every verb, and the ``grade`` command.
 
 Kept import-light on purpose: the sandboxed child imports this package too.

@@ -27,6 +27,8 @@ KIND_LOAD_ERROR = "load_error"        # solution.py could not be imported
 KIND_SANDBOX = "sandbox"              # timeout, crash, memory, output flood
 KIND_BANNED = "banned"
 KIND_INTERNAL = "internal"            # a bug in a check: never the student's fault
+KIND_HIDDEN = "hidden"                # hidden checks folded into one line of a student's view
+KIND_NOT_GRADED = "not_graded"        # a class entry that could not be graded (no submission, ...)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class CheckResult:
     device: str = "cpu"
     duration: float = 0.0
     group: str = "correctness"     # "correctness" or "style" (vectorisation, ...)
+    hidden: bool = False           # students see it only by category and count (see student_view)
+    category: str = ""             # what a hidden check is counted as ("masking"); default: its group
 
     @property
     def passed(self) -> bool:
@@ -136,6 +140,7 @@ class GradeResult:
     student_output: str = ""       # what the submission printed (capped)
     load_error: str | None = None  # why solution.py could not be loaded, if so
     flags: tuple[str, ...] = ()    # for the instructor: what the grader could not rule out (one line each)
+    seed_hidden: bool = False      # the seed is the instructor's (final grading): students never see it
 
     @property
     def score(self) -> float:
@@ -195,6 +200,9 @@ class StudentEntry:
     student: str                   # a name derived from the submission's path
     result: GradeResult
     report: str | None = None      # path of the student's HTML report, relative to the batch report
+    identity: dict[str, str] = field(default_factory=dict)  # LMS identity: name, user_id, sis_id, email, ...
+    problem: str | None = None     # why the entry could not be graded ("no submission", ...); None if graded
+    source: str = ""               # the entry of the class it came from (a path inside SUBMISSIONS)
 
 
 @dataclass(frozen=True)
@@ -204,7 +212,66 @@ class BatchResult:
     entries: tuple[StudentEntry, ...]
     started_at: str
     duration: float
+    seed: int = 0
+    seed_hidden: bool = False      # a final-grading seed: recorded here, never in a student's view
+    warnings: tuple[str, ...] = ()  # about the class itself (ids that collided, ...), for the instructor
+    skipped: tuple[str, ...] = ()   # things in SUBMISSIONS that are no student's entry (notes.txt, ...)
+    layout: str = "plain"           # the layout SUBMISSIONS was in: plain, canvas, moodle, gradescope
 
     @property
     def max_score(self) -> float:
-        return self.entries[0].result.max_score if self.entries else 0.0
+        return max((e.result.max_score for e in self.entries), default=0.0)
+
+    @property
+    def graded(self) -> tuple[StudentEntry, ...]:
+        return tuple(e for e in self.entries if e.problem is None)
+
+    @property
+    def not_graded(self) -> tuple[StudentEntry, ...]:
+        return tuple(e for e in self.entries if e.problem is not None)
+
+
+# -- what a student may see of a result ---------------------------------------------
+
+MSG_HIDDEN_FAILED = "{failed} of {total} hidden {category} check{s} failed."
+MSG_HIDDEN_PASSED = "All {total} hidden {category} check{s} passed."
+HIDDEN_TITLE = "Hidden checks: {category}"
+
+
+def hidden_summary(checks: list[CheckResult] | tuple[CheckResult, ...], category: str) -> str:
+    failed = sum(not c.passed for c in checks)
+    template = MSG_HIDDEN_FAILED if failed else MSG_HIDDEN_PASSED
+    return template.format(failed=failed, total=len(checks), category=category, s="" if len(checks) == 1 else "s")
+
+
+def hidden_categories(checks) -> dict[str, list[CheckResult]]:
+    """The hidden checks by category, in the order each category first appears."""
+    folded: dict[str, list[CheckResult]] = {}
+    for check in checks:
+        if check.hidden:
+            folded.setdefault(check.category or check.group, []).append(check)
+    return folded
+
+
+def student_view(result: GradeResult) -> GradeResult:
+    """What a student may see of ``result``: each category of hidden checks folded into one line
+    that gives only its count and points ("2 of 3 hidden masking checks failed."), never a title,
+    input, expected value or diagnosis; and no seed when the seed is the instructor's."""
+    folded = hidden_categories(result.checks)
+    if not folded and not result.seed_hidden:
+        return result
+    checks = [c for c in result.checks if not c.hidden]
+    for category, hidden in folded.items():
+        failed = any(not c.passed for c in hidden)
+        checks.append(CheckResult(
+            check_id="hidden_" + "".join(ch if ch.isalnum() else "_" for ch in category),
+            title=HIDDEN_TITLE.format(category=category),
+            points=round(sum(c.points for c in hidden), 6), max_points=round(sum(c.max_points for c in hidden), 6),
+            status=FAILED if failed else PASSED, summary=hidden_summary(hidden, category),
+            kind=KIND_HIDDEN if failed else "", duration=round(sum(c.duration for c in hidden), 3),
+            group=hidden[0].group, category=category))
+    changes: dict[str, Any] = {"checks": tuple(checks)}
+    if result.seed_hidden:
+        changes["seed"] = 0
+        changes["command"] = result.command.split(" --seed ")[0]  # the reproduce command ends with its seed
+    return dataclasses.replace(result, **changes)

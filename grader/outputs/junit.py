@@ -1,18 +1,24 @@
 """The JUnit XML of a GradeResult or a BatchResult, for CI systems and LMS tooling.
 
-Layout (the de facto schema GitHub Actions, GitLab and Jenkins read)::
+Layout (valid against the Jenkins xunit plugin's junit-10.xsd, which GitHub Actions,
+GitLab and junit2html also read)::
 
     <testsuites name tests failures errors time>
       <testsuite name="<exercise>" (or "<student>/<exercise>" in a batch)
                  tests failures errors skipped time timestamp>
-        <properties> score, max_score, seed, submission, ... </properties>
-        <testcase classname="<exercise>" name="<check_id>" time="<duration>">
-          <properties> points, max_points, title </properties>
+        <properties> score, max_score, seed, submission, ...,
+                     check.<check_id>.points / .max_points / .title for every check </properties>
+        <testcase classname="<exercise>" (in a batch "<exercise>.<student>") name="<check_id>"
+                  group="<group>" time="<duration>">
           <failure message="<summary> <likely mistake>" type="<kind>">full feedback</failure>
         </testcase>
         <system-out>what the submission printed</system-out>
       </testsuite>
     </testsuites>
+
+The schema allows no properties on a test case, so each check's points and title are
+properties of its suite; a batch's class name carries the student, so every student's
+checks are a group of their own in junit2html and Jenkins.
 
 Every failed check is a ``<failure>`` (a grader bug is kind "internal" there), so
 ``errors`` is always 0. Submissions are untrusted: their text is escaped by
@@ -72,46 +78,60 @@ def failure_message(check: results.CheckResult) -> str:
     return f"{first} {check.diagnosis}" if check.diagnosis else first
 
 
-def _testcase(parent: ET.Element, exercise: str, check: results.CheckResult) -> None:
-    case = _element(parent, "testcase", classname=exercise, name=check.check_id, time=_seconds(check.duration))
-    _properties(case, {"points": _number(check.points), "max_points": _number(check.max_points),
-                       "title": check.title, "group": check.group})
+def check_properties(check: results.CheckResult) -> dict[str, object]:
+    prefix = f"check.{check.check_id}."
+    return {prefix + "points": _number(check.points), prefix + "max_points": _number(check.max_points),
+            prefix + "title": check.title}
+
+
+def _testcase(parent: ET.Element, classname: str, check: results.CheckResult) -> None:
+    case = _element(parent, "testcase", classname=classname, name=check.check_id, group=check.group,
+                    time=_seconds(check.duration))
     if not check.passed:
         _element(case, "failure", check_output(check), message=failure_message(check),
                  type=check.kind or results.FAILED)
 
 
-def _testsuite(parent: ET.Element, result: results.GradeResult, name: str) -> ET.Element:
+def _testsuite(parent: ET.Element, result: results.GradeResult, name: str, classname: str,
+               extra: dict[str, object] | None = None) -> ET.Element:
     failures = sum(not c.passed for c in result.checks)
     suite = _element(parent, "testsuite", name=name, tests=len(result.checks), failures=failures, errors=0,
                      skipped=0, time=_seconds(result.duration), timestamp=result.started_at)
-    _properties(suite, {"score": _number(result.score), "max_score": _number(result.max_score),
-                        "seed": result.seed, "submission": result.submission, "isolation": result.isolation,
-                        "load_error": result.load_error})
+    values: dict[str, object] = {"score": _number(result.score), "max_score": _number(result.max_score),
+                                 "seed": None if result.seed_hidden and extra is None else result.seed,
+                                 "submission": result.submission, "isolation": result.isolation,
+                                 "load_error": result.load_error, **(extra or {})}
     for check in result.checks:
-        _testcase(suite, result.exercise, check)
+        values.update(check_properties(check))
+    _properties(suite, values)
+    for check in result.checks:
+        _testcase(suite, classname, check)
     if result.student_output:
         _element(suite, "system-out", result.student_output)
     return suite
 
 
-def _testsuites(name: str, suites: list[tuple[str, results.GradeResult]], duration: float) -> ET.Element:
-    root = _element(None, "testsuites", name=name,
-                    tests=sum(len(r.checks) for _, r in suites),
-                    failures=sum(not c.passed for _, r in suites for c in r.checks),
-                    errors=0, time=_seconds(duration))
-    for suite_name, result in suites:
-        _testsuite(root, result, suite_name)
-    return root
+def _testsuites(name: str, duration: float, results_: list[results.GradeResult]) -> ET.Element:
+    return _element(None, "testsuites", name=name, tests=sum(len(r.checks) for r in results_),
+                    failures=sum(not c.passed for r in results_ for c in r.checks), errors=0,
+                    time=_seconds(duration))
 
 
 def to_junit(result: results.GradeResult) -> ET.Element:
-    return _testsuites(result.exercise, [(result.exercise, result)], result.duration)
+    root = _testsuites(result.exercise, result.duration, [result])
+    _testsuite(root, result, result.exercise, result.exercise)
+    return root
 
 
 def batch_to_junit(batch: results.BatchResult) -> ET.Element:
-    return _testsuites(batch.exercise, [(f"{e.student}/{batch.exercise}", e.result) for e in batch.entries],
-                       batch.duration)
+    """The instructor's file: every check in full (hidden ones too), the student in each class name."""
+    root = _testsuites(batch.exercise, batch.duration, [e.result for e in batch.entries])
+    for entry in batch.entries:
+        extra = {"student": entry.student, "status": "graded" if entry.problem is None else "not graded",
+                 "reason": entry.problem, **{f"identity.{k}": v for k, v in sorted(entry.identity.items())}}
+        _testsuite(root, entry.result, f"{entry.student}/{batch.exercise}",
+                   f"{batch.exercise}.{entry.student.replace('.', '_')}", extra)
+    return root
 
 
 def _write(root: ET.Element, path: Path) -> Path:

@@ -47,6 +47,8 @@ KIND_LABELS = {
     results.KIND_SANDBOX: "Stopped by the sandbox",
     results.KIND_BANNED: "Used a forbidden function",
     results.KIND_INTERNAL: "Problem in the grader (not your fault)",
+    results.KIND_HIDDEN: "Hidden checks failed",
+    results.KIND_NOT_GRADED: "Not graded",
     "style": "Style",
 }
 
@@ -65,6 +67,9 @@ DEFAULT_HINTS = {
     results.KIND_INTERNAL: "This is a problem in the grader, not in your code. Tell your instructor and "
                            "include the command shown at the top of this report.",
     "style": "Process all batch items and heads at once with batched operations instead of Python loops.",
+    results.KIND_HIDDEN: "Your instructor's hidden checks test the same contract as the README; make sure every "
+                         "rule there holds (shapes, masks, dtypes, edge cases), not only the visible checks.",
+    results.KIND_NOT_GRADED: "Submit exactly one .py file (your solution.py), under 1 MB.",
 }
 DEFAULT_HINT = "Re-read the exercise's README for this part, then test your code on a tiny input by hand."
 
@@ -226,7 +231,7 @@ def student_view(result: results.GradeResult) -> dict[str, Any]:
         "started_at": result.started_at,
         "date": _date(result.started_at),
         "duration": f"{result.duration:.1f}",
-        "seed": result.seed,
+        "seed": "set by your instructor for final grading (not shown)" if result.seed_hidden else result.seed,
         "devices": ", ".join(result.devices),
         "isolation": result.isolation,
         "torch_version": versions.pop("torch", "unknown"),
@@ -268,10 +273,14 @@ def check_stats(entries: tuple[results.StudentEntry, ...]) -> list[dict[str, Any
     """Per check, in the order checks first appear: how many students passed it."""
     order: dict[str, dict[str, Any]] = {}
     for entry in entries:
+        if entry.problem is not None:
+            continue  # not graded: it says nothing about the checks
         for check in entry.result.checks:
             row = order.setdefault(check.check_id, {"id": check.check_id, "title": check.title,
                                                     "max_points": _points(check.max_points),
-                                                    "passed": 0, "total": 0, "group": check.group})
+                                                    "passed": 0, "total": 0, "group": check.group,
+                                                    "hidden": check.hidden,
+                                                    "category": check.category or check.group})
             row["total"] += 1
             row["passed"] += check.passed
     rows = list(order.values())
@@ -304,7 +313,7 @@ def class_view(batch: results.BatchResult) -> dict[str, Any]:
     students = []
     for entry in entries:
         result = entry.result
-        failed = [c.title for c in result.failures_first() if not c.passed]
+        failed = [c.title for c in result.failures_first() if not c.passed] if entry.problem is None else []
         students.append({
             "name": entry.student,
             "score": _points(result.score),
@@ -312,7 +321,10 @@ def class_view(batch: results.BatchResult) -> dict[str, Any]:
             "max_score": _points(result.max_score),
             "percent": _percent(result.score, result.max_score),
             "failed": failed,
-            "load_error": result.load_error,
+            "hidden_failed": [c.title for c in result.checks if c.hidden and not c.passed],
+            "load_error": result.load_error if entry.problem is None else None,
+            "problem": entry.problem,
+            "source": entry.source,
             "link": _link(entry.report),
         })
     return {
@@ -330,6 +342,14 @@ def class_view(batch: results.BatchResult) -> dict[str, Any]:
         "checks": check_stats(entries),
         "diagnoses": common_diagnoses(entries),
         "students": students,
+        "graded": len(batch.graded),
+        "not_graded": [{"name": e.student, "source": e.source, "problem": e.problem} for e in entries
+                       if e.problem is not None],
+        "warnings": list(batch.warnings),
+        "skipped": list(batch.skipped),
+        "seed": batch.seed,
+        "seed_hidden": batch.seed_hidden,
+        "layout": batch.layout,
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -63,6 +64,13 @@ MSG_UNSURE = ("The grader cannot rule out a banned call: the solution {reason}. 
 HINT_UNSURE = "Write the computation with plain tensor operations, naming every function directly."
 MSG_INTERNAL = "The check itself broke ({error}); this is a grader bug, not your mistake. Please report it."
 MSG_NO_POINTS = "{check} has no @pytest.mark.points(N) marker."
+MSG_SAME_NAME = ("two checks are both named {check} ({first} and {second}); "
+                 "rename one (a check's name is its column in the gradebook).")
+HIDDEN_MARKER = "hidden"  # @pytest.mark.hidden or @pytest.mark.hidden("masking"): students see only the count
+
+
+class ChecksError(ValueError):
+    """The checks themselves cannot be run as given (two with one name, ...); the message says which."""
 
 student_key = pytest.StashKey[Student]()
 started_key = pytest.StashKey[float]()
@@ -76,7 +84,9 @@ class GradingSession:
     runner: SubmissionRunner
     static_banned: tuple[str, ...] = ()
     static_unsure: tuple[str, ...] = ()   # what the scan could not rule out, one sentence each
+    extra_dirs: tuple[Path, ...] = ()  # the instructor's --extra-checks folders: every check there is hidden
     checks: list[results.CheckResult] = field(default_factory=list)
+    collision: str | None = None       # set when two checks share a name (grading stops with it)
 
 
 class GradingPlugin:
@@ -86,7 +96,20 @@ class GradingPlugin:
     # -- lifecycle -------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n, group='correctness'): points the check is worth")
+        config.addinivalue_line("markers", "hidden(category=None): students see the check only by category and "
+                                           "count, never its title, inputs or expected values")
         settings.load_profile(PROFILE)
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        seen: dict[str, pytest.Item] = {}
+        for item in items:
+            if item.name in seen and self.session.collision is None:
+                self.session.collision = MSG_SAME_NAME.format(check=item.name, first=seen[item.name].path,
+                                                              second=item.path)
+            seen.setdefault(item.name, item)
+        if self.session.collision:
+            items.clear()  # grade nothing: the gradebook could not tell the two apart
 
     @pytest.fixture
     def student(self, request: pytest.FixtureRequest) -> Student:
@@ -112,8 +135,9 @@ class GradingPlugin:
             return _internal(item, MSG_NO_POINTS.format(check=item.name), 0.0, duration)
         max_points = float(marker.args[0])
         group = marker.kwargs.get("group", "correctness")
+        hidden, category = self.visibility(item)
         base = dict(check_id=item.name, title=_title(item), max_points=max_points, duration=duration,
-                    group=group)
+                    group=group, hidden=hidden, category=category)
         proxy = item.stash.get(student_key, None)
         if proxy is not None:
             base["curves"] = tuple(proxy.curves)
@@ -149,13 +173,26 @@ class GradingPlugin:
                                        summary=str(error).split("\n")[0][:500], details=str(error)[:4000],
                                        example=example)
         return _internal(item, MSG_INTERNAL.format(error=f"{type(error).__name__}: {error}"[:500]),
-                         max_points, duration, group=group)
+                         max_points, duration, group=group, hidden=hidden, category=category)
+
+    def visibility(self, item: pytest.Item) -> tuple[bool, str]:
+        """(hidden, category): hidden when marked so or when it comes from an --extra-checks folder."""
+        marker = item.get_closest_marker(HIDDEN_MARKER)
+        path = Path(str(item.path)).resolve()
+        extra = any(path.is_relative_to(folder) for folder in self.session.extra_dirs)
+        if marker is None and not extra:
+            return False, ""
+        category = ""
+        if marker is not None:
+            category = str(marker.kwargs.get("category") or (marker.args[0] if marker.args else "") or "")
+        return True, category
 
 
-def _internal(item, summary, max_points, duration, group="correctness") -> results.CheckResult:
+def _internal(item, summary, max_points, duration, group="correctness", hidden=False,
+              category="") -> results.CheckResult:
     return results.CheckResult(check_id=item.name, title=_title(item), points=0.0, max_points=max_points,
                                status=results.FAILED, kind=results.KIND_INTERNAL, summary=summary,
-                               duration=duration, group=group)
+                               duration=duration, group=group, hidden=hidden, category=category)
 
 
 def _title(item: pytest.Item) -> str:

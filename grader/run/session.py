@@ -40,10 +40,12 @@ def versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def reproduce_command(exercise: Exercise, submission: Path, seed: int) -> str:
+def reproduce_command(exercise: Exercise, submission: Path, seed: int, extra_checks: tuple[Path, ...] = ()) -> str:
     parts = ["grade", _display_path(exercise.root)]
     if Path(submission).resolve() != exercise.solution.resolve():
         parts += ["--submission", _display_path(Path(submission))]
+    for folder in extra_checks:
+        parts += ["--extra-checks", _display_path(Path(folder))]
     if seed != DEFAULT_SEED:
         parts += ["--seed", str(seed)]
     return shlex.join(parts)
@@ -58,9 +60,15 @@ def _display_path(path: Path) -> str:
 
 
 def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed: int = DEFAULT_SEED,
-                     isolation: str = "best", quiet: bool = True) -> results.GradeResult:
-    """Run every check of ``exercise`` against ``submission`` (default: its solution.py)."""
+                     isolation: str = "best", quiet: bool = True, extra_checks: tuple[Path, ...] = (),
+                     seed_hidden: bool = False) -> results.GradeResult:
+    """Run every check of ``exercise`` against ``submission`` (default: its solution.py).
+
+    ``extra_checks``: folders of the instructor's own checks, run too and hidden from students.
+    ``seed_hidden``: the seed is the instructor's final-grading seed (students' views omit it).
+    """
     submission = Path(submission or exercise.solution)
+    extra_checks = tuple(Path(folder).resolve() for folder in extra_checks)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     clock = time.monotonic()
     runner = SubmissionRunner(submission=submission, limits=exercise.limits, banned=exercise.banned,
@@ -68,9 +76,10 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
     findings = banned.scan_source(runner.source, exercise.banned)
     static = tuple(f.name for f in findings if f.certain)
     unsure = tuple(f.reason for f in findings if not f.certain)
-    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static, static_unsure=unsure)
+    session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static, static_unsure=unsure,
+                                    extra_dirs=extra_checks)
     try:
-        _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet)
+        _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet, extra_checks=extra_checks)
     finally:
         runner.close()
     return results.GradeResult(
@@ -82,12 +91,13 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
         started_at=started,
         duration=round(time.monotonic() - clock, 3),
         isolation=runner.isolation,
-        command=reproduce_command(exercise, submission, seed),
+        command=reproduce_command(exercise, submission, seed, extra_checks),
         versions=versions(),
         devices=("cpu",),
         student_output=runner.output,
         load_error=runner.refusal or runner.hello.load_error,
         flags=tuple(f"banned-call scan: the solution {reason}" for reason in unsure),
+        seed_hidden=seed_hidden,
     )
 
 
@@ -117,9 +127,11 @@ def _scratch_hypothesis_home() -> str:
     return path
 
 
-def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlugin, *, quiet: bool) -> int:
+def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlugin, *, quiet: bool,
+                extra_checks: tuple[Path, ...] = ()) -> int:
     args = [
         str(exercise.checks_dir),
+        *(str(folder) for folder in extra_checks),
         "--rootdir", str(exercise.root),
         "-c", os.devnull,
         "--import-mode=importlib",
@@ -156,6 +168,8 @@ def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlu
             code = pytest.main(args, plugins=[grading_plugin])
     finally:
         torch.set_num_threads(threads)
+    if grading_plugin.session.collision:
+        raise plugin.ChecksError(grading_plugin.session.collision)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not grading_plugin.session.checks:
         raise RuntimeError(f"running the checks of {exercise.id} failed (pytest exit {code}):\n"
                            + sink.getvalue()[-4000:])

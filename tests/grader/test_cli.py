@@ -33,7 +33,8 @@ def test_a_correct_submission_exits_0_with_full_marks_and_a_report(tmp_path):
     data = json.loads(results.read_text())
     assert data["score"] == data["max_score"] == int(score.group(2))
     assert {t["status"] for t in data["tests"]} == {"passed"}
-    assert set(data["tests"][0]) == {"name", "score", "max_score", "status", "output"}
+    assert {"name", "score", "max_score", "status", "output", "number", "tags", "visibility"} <= set(data["tests"][0])
+    assert {"execution_time", "output", "visibility", "stdout_visibility"} <= set(data)
 
 
 def test_a_wrong_submission_exits_1_and_says_why(tmp_path):
@@ -82,18 +83,19 @@ def test_batch_grades_a_class_and_resumes(tmp_path):
     runner = CliRunner()
     first = runner.invoke(main, ["class", str(EXERCISES / "02_multihead"), str(klass), "--report-dir", str(out)])
     assert first.exit_code == 0, first.output
-    assert "Graded 2 submissions" in first.output
+    assert "2 graded, 0 could not be graded, 1 skipped" in first.output
     assert re.search(r"\[[12]/2\] alice: (\d+)/\1 ", first.output) and re.search(r"\[[12]/2\] bob:", first.output)
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert rows[0]["student"] == "alice" and rows[0]["score"] == rows[0]["max_score"]
     assert rows[1]["student"] == "bob" and float(rows[1]["score"]) < float(rows[1]["max_score"])
-    assert (out / "index.html").is_file() and (out / "alice" / "02_multihead.html").is_file()
+    assert (out / "index.html").is_file() and (out / "students" / "alice" / "02_multihead.html").is_file()
     second = runner.invoke(main, ["class", str(EXERCISES / "02_multihead"), str(klass), "--report-dir", str(out)])
     assert second.exit_code == 0 and second.output.count("(unchanged, kept)") == 2
 
 
 def test_a_class_of_an_empty_folder_exits_2(tmp_path):
-    outcome = CliRunner().invoke(main, ["class", str(EXERCISES / "02_multihead"), str(tmp_path)])
+    outcome = CliRunner().invoke(main, ["class", str(EXERCISES / "02_multihead"), str(tmp_path),
+                                        "--report-dir", str(tmp_path / "out")])
     assert outcome.exit_code == 2 and "no submissions found" in outcome.output
 
 
@@ -103,7 +105,8 @@ def test_the_old_batch_option_still_grades_a_class_and_prints_the_new_form(tmp_p
                                         "--report-dir", str(tmp_path / "out")])
     assert outcome.exit_code == 0, outcome.output
     assert f"Use: grade class {EXERCISES / '02_multihead'} {klass}" in outcome.output
-    assert "Graded 1 submissions" in outcome.output and (tmp_path / "out" / "grades.csv").is_file()
+    assert "1 graded, 0 could not be graded, 0 skipped" in outcome.output
+    assert (tmp_path / "out" / "grades.csv").is_file()
 
 
 def test_help_names_the_verbs_and_version_prints_it():
@@ -145,7 +148,7 @@ def _batch(args, cwd, **kwargs):
 
 
 def _verdicts(report_dir, student):
-    saved = json.loads((report_dir / student / "graded.json").read_text())["result"]
+    saved = json.loads((report_dir / "saved" / f"{student}.json").read_text())["result"]
     return [(c["check_id"], c["status"], c["points"], c["summary"], c["diagnosis"], c["example"])
             for c in saved["checks"]]
 
@@ -156,7 +159,7 @@ def test_a_parallel_batch_gives_every_student_the_same_result_as_one_at_a_time(t
                       dee=CORPUS / "02_multihead" / "bad_input" / "syntax_error.py")
     parallel = _batch([str(klass), "-j", "3", "--report-dir", "par"], tmp_path)
     assert parallel.returncode == 0, parallel.stderr
-    assert "Graded 4 submissions" in parallel.stdout
+    assert "4 graded, 0 could not be graded, 0 skipped" in parallel.stdout
     assert sorted(re.findall(r"\[(\d)/4\]", parallel.stderr)) == ["1", "2", "3", "4"]
     serial = _batch([str(klass), "-j", "1", "--report-dir", "ser"], tmp_path)
     assert serial.returncode == 0, serial.stderr
@@ -180,7 +183,7 @@ def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
     resumed = _batch([str(klass), "--report-dir", "out"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{first.group(1)}: {first.group(2)}/{first.group(2)} (unchanged, kept)" in resumed.stderr
-    assert "Graded 6 submissions" in resumed.stdout
+    assert "6 graded, 0 could not be graded, 0 skipped" in resumed.stdout
 
 
 def test_jobs_without_batch_is_refused(tmp_path):
@@ -215,3 +218,55 @@ def test_watch_grades_again_on_every_save_and_stops_on_ctrl_c(tmp_path):
 def test_options_for_one_submission_do_not_go_with_batch(tmp_path, option):
     outcome = CliRunner().invoke(main, [str(EXERCISES / "02_multihead"), "--batch", str(tmp_path), *option])
     assert outcome.exit_code == 2 and f"{option[0]} is for one submission" in outcome.output
+
+
+def test_help_names_the_instructors_verbs():
+    top = CliRunner().invoke(main, ["--help"])
+    assert top.exit_code == 0 and all(verb in top.output for verb in ("gradescope", "handout", "init"))
+    klass = CliRunner().invoke(main, ["class", "--help"])
+    for option in ("--roster", "--gradebook", "--extra-checks", "--junit", "--scheduler", "--layout", "--seed"):
+        assert option in klass.output
+    assert "Canvas" in klass.output and "Moodle" in klass.output and "Gradescope" in klass.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["class", str(EXERCISES / "01_softmax"), "missing.zip"], "missing.zip: no such folder or archive"),
+    (["class", str(EXERCISES / "01_softmax"), "notes.txt"], "not a folder or an archive"),
+    (["class", str(EXERCISES / "01_softmax"), ".", "--roster", "missing.csv"], "--roster missing.csv: cannot read"),
+    (["class", str(EXERCISES / "01_softmax"), ".", "--seed", "soon"], "--seed soon: give a whole number"),
+    (["class", str(EXERCISES / "01_softmax"), ".", "--extra-checks", "."], "no checks in it"),
+    (["gradescope", str(EXERCISES / "01_softmax"), "-o", "bundle.tar"], "--output bundle.tar: the bundle is a zip"),
+    (["handout", str(EXERCISES / "01_softmax"), "-o", "full"], "already there and not empty"),
+    (["init", "notes.txt"], "notes.txt: not a folder"),
+    (["init", ".", "99_nothing"], "no shipped exercise called 99_nothing"),
+    ([str(EXERCISES / "01_softmax"), "--extra-checks", "nowhere"], "--extra-checks nowhere: no such folder"),
+])
+def test_instructors_mistakes_exit_2_with_one_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    outcome = CliRunner().invoke(main, args)
+    lines = [line for line in outcome.output.splitlines() if line.strip()]
+    assert outcome.exit_code == 2, outcome.output
+    assert len(lines) == 1 and lines[0].startswith("grade: error:") and message in lines[0], lines
+
+
+def test_without_dask_the_scheduler_option_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    klass = _class_of(tmp_path / "class", ada=CORRECT)
+    outcome = CliRunner().invoke(main, ["class", str(EXERCISES / "02_multihead"), str(klass), "--report-dir",
+                                        str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert outcome.exit_code == 2 and "pip install 'attention-grader[dask]'" in outcome.output
+
+
+def test_a_dask_cluster_gives_the_same_grades_as_local_workers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    klass = _class_of(tmp_path / "class", ada=CORRECT, bob=BUGGY)
+    local = _batch([str(klass), "-j", "2", "--report-dir", "local"], tmp_path)
+    assert local.returncode == 0, local.stderr
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        remote = _batch([str(klass), "--report-dir", "dask", "--scheduler", c.scheduler_address], tmp_path)
+    assert remote.returncode == 0, remote.stderr
+    for student in ("ada", "bob"):
+        assert _verdicts(tmp_path / "dask", student) == _verdicts(tmp_path / "local", student), student

@@ -1,18 +1,24 @@
-"""grader.junit and `grade --junit`: the JUnit XML parsed back with ElementTree and checked."""
+"""grader.junit and `grade --junit`: the JUnit XML parsed back with ElementTree and junitparser,
+and validated against the Jenkins xunit plugin's junit-10 schema (vendored in tests/schemas/)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+import junitparser
 import pytest
+import xmlschema
 from click.testing import CliRunner
 
 from conftest import CORPUS, EXERCISES, grade
 from grader import results
 from grader.outputs import junit
 from grader.cli import main
+
+SCHEMA = xmlschema.XMLSchema(Path(__file__).resolve().parents[2] / "schemas" / "junit-10.xsd")
 
 CORRECT = CORPUS / "02_multihead" / "correct" / "einsum.py"
 BUGGY = CORPUS / "02_multihead" / "buggy" / "no_scale.py"
@@ -27,19 +33,37 @@ def _cases(suite: ET.Element) -> dict[str, ET.Element]:
     return {case.get("name"): case for case in suite.findall("testcase")}
 
 
+def _case(suite: ET.Element, case: ET.Element) -> dict[str, str]:
+    """A check's points, max_points and title: properties of its suite (the schema has none per case)."""
+    prefix = f"check.{case.get('name')}."
+    return {k[len(prefix):]: v for k, v in _props(suite).items() if k.startswith(prefix)}
+
+
 def _assert_consistent(root: ET.Element) -> None:
-    """Every count in the file agrees with the elements it counts; points add up to the score."""
+    """Valid against junit-10.xsd; every count agrees with the elements it counts; points add up to the score."""
+    SCHEMA.validate(ET.ElementTree(root))
     suites = root.findall("testsuite")
     for suite in suites:
         cases = suite.findall("testcase")
         assert int(suite.get("tests")) == len(cases)
         assert int(suite.get("failures")) == sum(c.find("failure") is not None for c in cases)
         assert suite.get("errors") == "0"
-        points = sum(float(_props(c)["points"]) for c in cases)
+        points = sum(float(_case(suite, c)["points"]) for c in cases)
         assert float(_props(suite)["score"]) == pytest.approx(points)
-        assert float(_props(suite)["max_score"]) == pytest.approx(sum(float(_props(c)["max_points"]) for c in cases))
+        assert float(_props(suite)["max_score"]) == pytest.approx(sum(float(_case(suite, c)["max_points"])
+                                                                      for c in cases))
     assert int(root.get("tests")) == sum(int(s.get("tests")) for s in suites)
     assert int(root.get("failures")) == sum(int(s.get("failures")) for s in suites)
+
+
+def test_the_schema_refuses_what_the_old_layout_wrote():
+    # Properties inside a test case (what this module wrote before) are not valid junit-10:
+    # the validation above would catch a return to them.
+    old = ET.fromstring('<testsuites><testsuite name="s" tests="1" failures="0" errors="0"><testcase name="c">'
+                        '<properties><property name="points" value="1"/></properties></testcase></testsuite>'
+                        '</testsuites>')
+    with pytest.raises(xmlschema.XMLSchemaValidationError):
+        SCHEMA.validate(ET.ElementTree(old))
 
 
 def test_a_correct_submission_has_one_passing_testcase_per_check(tmp_path):
@@ -54,12 +78,12 @@ def test_a_correct_submission_has_one_passing_testcase_per_check(tmp_path):
     assert suite.get("name") == "02_multihead" and suite.get("failures") == "0"
     assert _props(suite)["seed"] == "7"
     cases = suite.findall("testcase")
-    total = sum(float(_props(c)["max_points"]) for c in cases)
+    total = sum(float(_case(suite, c)["max_points"]) for c in cases)
     assert _props(suite)["score"] == _props(suite)["max_score"] == f"{total:g}"
     assert len(cases) > 5 and not root.findall(".//failure")
     assert {c.get("classname") for c in cases} == {"02_multihead"}
     assert all(c.get("name").startswith("test_") and float(c.get("time")) >= 0 for c in cases)
-    assert all(_props(c)["points"] == _props(c)["max_points"] for c in cases)
+    assert all(_case(suite, c)["points"] == _case(suite, c)["max_points"] for c in cases)
     _assert_consistent(root)
 
 
@@ -80,7 +104,7 @@ def test_a_buggy_submission_fails_with_the_likely_mistake_in_the_message(tmp_pat
         assert "\n" not in failure.get("message")
         assert failure.get("type") == results.KIND_WRONG
         assert "Likely mistake" in failure.text and "Hint:" in failure.text
-        assert _props(case)["points"] == "0" and float(_props(case)["max_points"]) > 0
+        assert _case(suite, case)["points"] == "0" and float(_case(suite, case)["max_points"]) > 0
     assert float(_props(suite)["score"]) == result.score < result.max_score
 
 
@@ -127,6 +151,15 @@ def test_batch_export_has_one_suite_per_student(tmp_path):
     assert int(suites["bob/02_multihead"].get("failures")) > 0
     assert int(root.get("failures")) == int(suites["bob/02_multihead"].get("failures"))
     assert _props(suites["bob/02_multihead"])["submission"].endswith("bob.py")
+    # Each student is a group of their own (junit2html and Jenkins group by class name).
+    classnames = {name: {c.get("classname") for c in s.findall("testcase")} for name, s in suites.items()}
+    assert classnames == {"alice/02_multihead": {"02_multihead.alice"}, "bob/02_multihead": {"02_multihead.bob"}}
+    # junitparser, as CI tooling reads it, finds the same suites, cases and failures.
+    parsed = junitparser.JUnitXml.fromfile(str(path))
+    read = {suite.name: [(case.classname, case.name, case.is_passed) for case in suite] for suite in parsed}
+    assert list(read) == list(suites)
+    assert all(passed for _, _, passed in read["alice/02_multihead"])
+    assert sum(not passed for _, _, passed in read["bob/02_multihead"]) == int(suites["bob/02_multihead"].get("failures"))
 
 
 def _refused(args):

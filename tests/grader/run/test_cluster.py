@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import ROOT
 from grader import __version__
 from grader.run import cluster
 
@@ -26,18 +27,13 @@ def test_every_worker_reports_its_version_and_sandbox_level(scheduler):
     assert {r["level"] for r in reports.values()} <= {"rlimits", "namespaces"}
 
 
-def test_a_worker_can_start_a_sandboxed_child(scheduler):
-    def start_one() -> int:
-        import multiprocessing
-
-        cluster.allow_children()
-        child = multiprocessing.get_context("forkserver").Process(target=int)
-        child.start()
-        child.join(30)
-        return child.exitcode
-
-    with cluster.executor(scheduler) as pool:
-        assert list(pool.map(lambda _: start_one(), range(2))) == [0, 0]
+def test_a_worker_grades_in_its_own_process_with_a_sandboxed_child(scheduler):
+    # Dask's workers are daemons; grading there starts the sandbox's child all the same.
+    with distributed.Client(scheduler) as client:
+        saved = client.submit(cluster.remote_grade, str(ROOT / "exercises" / "01_softmax"),
+                              str(ROOT / "attention_reference" / "softmax.py"), 0, "best", (), False).result()
+    assert saved["checks"] and all(c["status"] == "passed" for c in saved["checks"])
+    assert saved["isolation"] in ("rlimits", "namespaces")
 
 
 def test_a_worker_of_another_version_or_a_weaker_sandbox_is_refused():
@@ -55,5 +51,4 @@ def test_a_worker_of_another_version_or_a_weaker_sandbox_is_refused():
 
 def test_an_unreachable_scheduler_is_one_sentence():
     with pytest.raises(cluster.ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        with cluster.executor("tcp://127.0.0.1:9", connect_seconds=1):
-            pass
+        next(cluster.graded("tcp://127.0.0.1:9", None, [], 0, False, "best", (), connect_seconds=1))
