@@ -7,12 +7,21 @@ time, the median of `python -c "import torch"` and their ratio. Target: at
 most 3x the import time per exercise. A reference that does not get full
 marks stops the benchmark: a broken run is not timed.
 
-Then, for information, the same for a few wrong 02 submissions from the test
-corpus: a student's usual run fails checks, and Hypothesis then shrinks.
+Then, for information, the same for a few wrong submissions from the test
+corpus: a student's usual run fails checks, Hypothesis then shrinks, and the
+submission is diagnosed as a whole (a wrong 02 of each kind, and one of every
+other exercise whose diagnosis takes a pair of mistakes or a richer probe).
+
+`python benchmarks/grading.py RUNS --against DIR` times another checkout of the
+project (DIR, e.g. a clone at an older commit) on the same submissions, each run
+of one beside a run of the other so that the load of a shared machine falls on
+both alike, and prints both medians and their ratio (this checkout over DIR).
+A submission the other checkout lacks is timed here only.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -26,41 +35,78 @@ REFERENCES = {
     "02_multihead": "multihead.py",
     "03_encoder_decoder": "encoder_decoder.py",
 }
+REFERENCE_FOLDERS = ("attention_reference", "reference")  # its name now, and before
+
+WRONG = (("02_multihead", "no_scale"), ("02_multihead", "softmax_query_axis"), ("02_multihead", "nan_fully_masked"),
+         ("02_multihead", "loop_over_batch"), ("00_simple_attention", "key_T"), ("01_softmax", "fixed_dim_1"),
+         ("03_encoder_decoder", "uniform_fully_masked"))
 
 
-WRONG_02 = ("no_scale", "softmax_query_axis", "nan_fully_masked", "loop_over_batch")
-
-
-def timed(command: list[str], expected_exit: int = 0) -> float:
+def timed(command: list[str], cwd: Path, expected_exit: int = 0) -> float:
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     elapsed = time.perf_counter() - started
     if done.returncode != expected_exit:
-        raise SystemExit(f"{' '.join(command)} exited {done.returncode}, not {expected_exit}:\n"
+        raise SystemExit(f"{' '.join(command)} (in {cwd}) exited {done.returncode}, not {expected_exit}:\n"
                          f"{done.stdout}{done.stderr}")
     return elapsed
 
 
-def grade_command(exercise: str, submission: Path) -> list[str]:
-    return [sys.executable, "-m", "grader", str(ROOT / "exercises" / exercise), "--submission",
+def grade_command(root: Path, exercise: str, submission: Path) -> list[str]:
+    """`grade` of ``root``'s own checkout (run with cwd=root, `-m grader` imports that checkout's grader)."""
+    return [sys.executable, "-m", "grader", str(root / "exercises" / exercise), "--submission",
             str(submission), "-q", "--report-dir", "/tmp/grade-bench"]
 
 
+def reference_of(root: Path, exercise: str) -> Path | None:
+    for folder in REFERENCE_FOLDERS:
+        path = root / folder / REFERENCES[exercise]
+        if path.is_file():
+            return path
+    return None
+
+
+def cases(root: Path) -> list[tuple[str, str, Path | None, int]]:
+    """(label, exercise, submission in ``root``, expected exit) for every submission timed."""
+    out = [(f"grade {exercise}", exercise, reference_of(root, exercise), 0) for exercise in REFERENCES
+           if (root / "exercises" / exercise / "checks").is_dir()]
+    for exercise, name in WRONG:
+        path = root / "tests" / "corpus" / exercise / "buggy" / f"{name}.py"
+        out.append((f"grade {exercise[:2]} {name}.py (wrong)", exercise, path if path.is_file() else None, 1))
+    return out
+
+
+def median_of(runs: int, *commands: tuple[list[str], Path, int] | None) -> list[float | None]:
+    """Each command's median over ``runs`` runs, the commands taking turns."""
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for spent, command in zip(times, commands):
+            if command is not None:
+                spent.append(timed(*command))
+    return [statistics.median(t) if t else None for t in times]
+
+
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    torch_import = statistics.median(timed([sys.executable, "-c", "import torch"]) for _ in range(runs))
-    print(f"python -c 'import torch': median {torch_import:.2f} s over {runs} runs")
-    for exercise, reference in REFERENCES.items():
-        if not (ROOT / "exercises" / exercise / "checks").is_dir():
+    parser = argparse.ArgumentParser(description="Wall time of `grade` against `import torch`.")
+    parser.add_argument("runs", nargs="?", type=int, default=3, help="Runs of each command (the median is shown).")
+    parser.add_argument("--against", type=Path, help="Another checkout of the project to time beside this one.")
+    args = parser.parse_args()
+    other = args.against.resolve() if args.against else None
+    (torch_import,) = median_of(args.runs, ([sys.executable, "-c", "import torch"], ROOT, 0))
+    print(f"python -c 'import torch': median {torch_import:.2f} s over {args.runs} runs")
+    mine = {label: (exercise, path, code) for label, exercise, path, code in cases(ROOT)}
+    theirs = {label: (exercise, path, code) for label, exercise, path, code in cases(other)} if other else {}
+    for label, (exercise, path, code) in mine.items():
+        if path is None:
             continue
-        command = grade_command(exercise, ROOT / "attention_reference" / reference)
-        median = statistics.median(timed(command) for _ in range(runs))
-        print(f"grade {exercise:<20} median {median:5.2f} s   ratio to import torch {median / torch_import:4.2f}x")
-    for name in WRONG_02:
-        command = grade_command("02_multihead", ROOT / "tests" / "corpus" / "02_multihead" / "buggy" / f"{name}.py")
-        median = statistics.median(timed(command, expected_exit=1) for _ in range(runs))
-        print(f"grade 02 {name + '.py':<24} median {median:5.2f} s   ratio to import torch "
-              f"{median / torch_import:4.2f}x  (wrong: checks fail and shrink)")
+        here = (grade_command(ROOT, exercise, path), ROOT, code)
+        there_exercise, there_path, there_code = theirs.get(label, (None, None, None))
+        there = (grade_command(other, there_exercise, there_path), other, there_code) if there_path else None
+        median, before = median_of(args.runs, here, there)
+        line = f"{label:<44} median {median:5.2f} s   ratio to import torch {median / torch_import:4.2f}x"
+        if before is not None:
+            line += f"   against {before:5.2f} s there: {median / before:4.2f}x"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,8 @@ class CheckResult:
     group: str = "correctness"     # "correctness" or "style" (vectorisation, ...)
     hidden: bool = False           # students see it only by category and count (see student_view)
     category: str = ""             # what a hidden check is counted as ("masking"); default: its group
+    mistakes: tuple[str, ...] = ()  # ids of the known mistakes the diagnosis names (one, or a pair)
+    advice: str | None = None      # a note on something the contract leaves open: never costs points
 
     @property
     def passed(self) -> bool:
@@ -190,6 +192,7 @@ def _check_from_dict(data: dict[str, Any]) -> CheckResult:
         Heatmap(**{k: _tuplify(v) for k, v in f.items()}) for f in data.get("figures", ())
     )
     data["curves"] = tuple(Curve(**{k: _tuplify(v) for k, v in c.items()}) for c in data.get("curves", ()))
+    data["mistakes"] = tuple(data.get("mistakes", ()))
     return CheckResult(**data)
 
 

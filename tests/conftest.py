@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import importlib.util
+import math
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
 
+from grader import errors
+from grader.kit import strategies
 from grader.run import session
+from grader.sandbox.proxy import Student, SubmissionRunner
 from grader.spec import load_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +32,8 @@ class CorpusEntry:
     category: str                 # correct, buggy, bad_input, hostile
     fails: tuple[str, ...] = ()   # checks that must fail
     passes: tuple[str, ...] = ()  # checks that must still pass (shows a property is not redundant)
-    diagnosis: str | None = None  # text a failing check's diagnosis must contain
+    diagnosis: str | None = None  # text a failing check's diagnosis must contain ("a | b": each of several
+                                  # mistakes is named; "none": no name at all)
     message: str | None = None    # text a failing check's summary must contain
     skip_if: str | None = None    # "cuda": the entry's expectations hold only where CUDA is not available
     # Provenance of real public code (tests/corpus/<exercise>/external/); a field may span several lines.
@@ -68,6 +77,19 @@ def read_entry(path: Path) -> CorpusEntry:
                        known_gap=fields.get("known-gap"))
 
 
+def diagnoses_shown(exercise: str) -> list[str]:
+    """The ``# diagnosis:`` texts of an exercise's buggy corpus."""
+    return [part.strip() for e in corpus(exercise, "buggy") if e.diagnosis and e.diagnosis != "none"
+            for part in e.diagnosis.split(" | ")]
+
+
+def assert_every_mistake_shown(exercise: str, *banks) -> None:
+    """Every known mistake's message is the diagnosis of some buggy corpus entry."""
+    headers = diagnoses_shown(exercise)
+    missing = [m.id for bank in banks for m in bank if not any(h in m.message for h in headers)]
+    assert not missing, f"no buggy entry of {exercise} is diagnosed as {missing}"
+
+
 def corpus(exercise: str, category: str) -> list[CorpusEntry]:
     folder = CORPUS / exercise / category
     return [read_entry(p) for p in sorted(folder.glob("*.py"))]
@@ -79,6 +101,18 @@ def grade(exercise: str, submission: Path | None = None, *, seed: int = 0, **lim
     if limits:
         ex = dataclasses.replace(ex, limits=dataclasses.replace(ex.limits, **limits))
     return session.grade_submission(exercise=ex, submission=submission, seed=seed)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say why the browser tests were skipped, whatever -r says: a silent skip reads as a pass."""
+    reasons = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        if "browser" in getattr(report, "keywords", {}) and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+            reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in reasons.items():
+        terminalreporter.write_line(f"{count} browser test{'s' if count != 1 else ''} skipped: {reason}",
+                                    yellow=True)
 
 
 # -- what every exercise's corpus test asserts -------------------------------------------
@@ -104,14 +138,24 @@ def assert_loses_the_right_points(entry: CorpusEntry, result) -> None:
         assert check in failed, f"{check} should fail for {entry.id}; failed: {sorted(failed)}"
     # A mistake only advice catches (a check worth no points, such as vectorisation) costs nothing.
     assert result.score < result.max_score or all(failed[c].max_points == 0 for c in entry.fails)
-    if entry.diagnosis:
+    if entry.diagnosis == "none":  # no known mistake is this one: none may be named
+        named = {c.check_id: c.diagnosis for c in failed.values() if c.mistakes}
+        assert not named, named
+    elif entry.diagnosis:
         diagnoses = [c.diagnosis or "" for c in failed.values()]
-        assert any(entry.diagnosis in d for d in diagnoses), (entry.diagnosis, diagnoses)
+        parts = [part.strip() for part in entry.diagnosis.split(" | ")]  # several mistakes: each is named
+        for part in parts:
+            assert any(part in d for d in diagnoses), (part, diagnoses)
+        # Never named wrongly: every check the diagnosis of the whole submission names, it names so.
+        wrong = {c.check_id: c.diagnosis for c in failed.values()
+                 if c.mistakes and not any(part in c.diagnosis for part in parts)}
+        assert not wrong, (entry.diagnosis, wrong)
     if entry.message:
         summaries = [c.summary for c in failed.values()]
         assert any(entry.message in s for s in summaries), (entry.message, summaries)
     for check in entry.passes:
         assert check not in failed, f"{check} should pass for {entry.id}: {failed[check].summary}"
+    assert_shown_examples_fail(entry.path.parents[1].name, entry.path, result)
 
 
 def assert_clear_message(entry: CorpusEntry, result) -> None:
@@ -133,3 +177,59 @@ def assert_not_implemented(result) -> None:
 def assert_same_grading(first, second) -> None:
     assert [(c.check_id, c.points, c.summary, c.example) for c in first.checks] == \
            [(c.check_id, c.points, c.summary, c.example) for c in second.checks]
+
+
+# -- the failing example a report shows really fails that way ---------------------------------
+
+SHOWN = re.compile(r"^(?:Falsifying example|Failing test case): ", re.M)
+
+
+def shown_arguments(example: str) -> tuple[str, dict]:
+    """(check name, keyword arguments) of the example a report shows, evaluated back into objects."""
+    call = ast.parse(SHOWN.sub("", example.strip(), count=1), mode="eval").body
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name), example
+    names = {**vars(strategies), "torch": torch, "inf": math.inf, "nan": math.nan}
+    return call.func.id, {kw.arg: eval(compile(ast.Expression(kw.value), "<example>", "eval"), names)
+                          for kw in call.keywords}
+
+
+@functools.cache
+def check_function(exercise: str, name: str):
+    for path in sorted((EXERCISES / exercise / "checks").glob("test_*.py")):
+        module_name = f"checks_{exercise}_{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise LookupError(f"no check {name} in {exercise}")
+
+
+def rerun_shown(exercise: str, submission: Path, example: str) -> BaseException | None:
+    """Run one check by hand, once, on the example a report shows, against a fresh child."""
+    name, kwargs = shown_arguments(example)
+    ex = load_exercise(EXERCISES / exercise)
+    runner = SubmissionRunner(submission=submission, limits=ex.limits, banned=ex.banned)
+    try:
+        check_function(exercise, name).hypothesis.inner_test(student=Student(runner), **kwargs)
+    except (errors.StudentError, AssertionError) as error:
+        return error
+    finally:
+        runner.close()
+    return None
+
+
+def assert_shown_examples_fail(exercise: str, submission: Path, result) -> None:
+    """Every failed check's shown example, rerun by hand, fails with the summary the report shows.
+
+    (Not where the submission is random: its answer to one input changes from call to call.)
+    """
+    for check in result.checks:
+        if check.passed or not check.example or check.kind in ("sandbox", "banned", "internal") \
+                or "nondeterministic" in check.mistakes:
+            continue
+        error = rerun_shown(exercise, submission, check.example)
+        assert error is not None, f"{check.check_id}: the shown example passes when rerun:\n{check.example}"
+        summary = getattr(error, "summary", None) or str(error).split("\n")[0]
+        assert summary == check.summary, (check.check_id, summary, check.summary, check.example)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (ROOT, assert_clear_message, assert_full_marks, assert_loses_the_right_points,
-                      assert_not_implemented, assert_same_grading, corpus, grade)
+from conftest import (CORPUS, ROOT, assert_clear_message, assert_full_marks, assert_loses_the_right_points,
+                      assert_not_implemented, assert_same_grading, corpus, grade, shown_arguments)
 from attention_reference.mistakes.softmax import MISTAKES
 
 EXERCISE = "01_softmax"
@@ -58,6 +58,28 @@ def test_every_property_check_catches_something_the_plain_comparison_misses():
 
 
 def test_every_diagnosis_is_shown_by_the_corpus():
-    headers = [e.diagnosis for e in corpus(EXERCISE, "buggy") if e.diagnosis]
+    headers = [e.diagnosis for e in corpus(EXERCISE, "buggy") if e.diagnosis and e.diagnosis != "none"]
     for mistake in MISTAKES:
         assert any(h in mistake.message for h in headers), f"no buggy entry is diagnosed as {mistake.id}"
+
+
+def test_a_hang_shows_the_example_that_hung():
+    """A submission that hangs only on slices longer than 3: the example shown is one that hangs, and the
+    later checks are not started (the time budget is spent), with no example, since none is at fault."""
+    result = grade(EXERCISE, CORPUS / EXERCISE / "bad_input" / "hangs_on_long_slices.py", call_seconds=2)
+    first = next(c for c in result.checks if c.check_id == "test_softmax_matches_reference")
+    assert first.kind == "sandbox" and "time limit" in first.summary
+    _, shown = shown_arguments(first.example)
+    assert shown["inputs"].shape[shown["inputs"].dim] > 3, first.example
+    not_run = [c for c in result.checks if c.summary.startswith("Not run")]
+    assert not_run and all(c.example is None for c in not_run)
+
+
+def test_a_textbook_softmax_pays_for_its_empty_slices_once():
+    """The textbook max-subtract softmax gives NaN for an empty slice: that costs test_fully_masked_slices'
+    2 points and nothing else (plain softmax's all -inf slice is advice, the gradient checks draw none)."""
+    result = grade(EXERCISE, CORPUS / EXERCISE / "buggy" / "nan_empty.py")
+    lost = {c.check_id: c.max_points for c in result.checks if not c.passed}
+    assert lost == {"test_fully_masked_slices": 2.0}, lost
+    neg_inf = next(c for c in result.checks if c.check_id == "test_softmax_neg_inf")
+    assert neg_inf.passed and "leaves that case open" in (neg_inf.advice or "")

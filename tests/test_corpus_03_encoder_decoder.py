@@ -7,7 +7,9 @@ import re
 
 import pytest
 
-from conftest import ROOT, assert_full_marks, assert_loses_the_right_points, assert_not_implemented, corpus, grade
+from conftest import (ROOT, assert_every_mistake_shown, assert_full_marks, assert_loses_the_right_points,
+                      assert_not_implemented, corpus, grade)
+from attention_reference.mistakes import additive, seq2seq
 
 EXERCISE = "03_encoder_decoder"
 
@@ -54,3 +56,18 @@ def test_the_checks_adam_takes_torch_optim_adams_steps():
         torchs.step()
     for n in start:
         torch.testing.assert_close(mine[n], theirs[n].detach(), rtol=0, atol=1e-14)
+
+
+def test_every_diagnosis_is_shown_by_the_corpus():
+    assert_every_mistake_shown(EXERCISE, additive.MISTAKES, seq2seq.MISTAKES)
+
+
+def test_an_empty_row_given_uniform_weights_is_paid_for_once_and_named_so():
+    """Padding filled with -1e9: uniform weights for a row with no real position. Among the attention checks
+    only test_fully_masked_rows fails (the gradient check draws no empty row), and it is named uniform
+    weights, never an ignored mask: the padding check passed."""
+    result = grade(EXERCISE, ROOT / "tests" / "corpus" / EXERCISE / "buggy" / "uniform_fully_masked.py")
+    attention = [c for c in result.checks if c.kind != "missing_name"]           # the file has no Seq2Seq
+    assert [c.check_id for c in attention if not c.passed] == ["test_fully_masked_rows"]
+    (check,) = [c for c in attention if not c.passed]
+    assert "uniform weights" in check.diagnosis and "ignored" not in check.diagnosis

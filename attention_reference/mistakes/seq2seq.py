@@ -15,28 +15,36 @@ MISTAKES = (
     Mistake("final_after_padding",
             "The decoder starts from the encoder's output at the last position, padding included; "
             "it should start from each row's last real token (src_mask.sum(1) - 1).",
-            {"final": "last_position"}),
+            {"final": "last_position"},
+            hint="Start from outputs[torch.arange(B), src_mask.sum(1) - 1], each row's last real token."),
     Mistake("final_zeros",
             "The decoder starts from zeros; its first state should be the encoder's final output.",
-            {"final": "zeros"}),
+            {"final": "zeros"},
+            hint="Start the decoder from the encoder's final output."),
     Mistake("attend_after_step",
             "The decoder steps the GRU first (with the previous step's context) and then attends with "
             "the new state; at step t it should attend with the state before the step, and feed that "
             "context into the GRU.",
-            {"attend": "after"}),
+            {"attend": "after"},
+            hint='At step t attend with the state before the GRU step, then feed cat([embedded, '
+                 'context]) to the GRU.'),
     Mistake("source_mask_ignored",
             "The decoder's attention ignores src_mask: padding positions of the source get weight.",
-            {"mask": False}),
+            {"mask": False},
+            hint="Pass src_mask to the decoder's attention at every step."),
     Mistake("gru_input_swapped",
             "The GRU cell's input is cat([context, embedded]); it should be cat([embedded, context]).",
-            {"gru_input": "swapped"}),
+            {"gru_input": "swapped"},
+            hint='Feed the GRU cell cat([embedded, context], dim=-1).'),
     Mistake("out_input_swapped",
             "The output layer's input is cat([context, state]); it should be cat([state, context]).",
-            {"out_input": "swapped"}),
+            {"out_input": "swapped"},
+            hint='Feed the output layer cat([state, context], dim=-1).'),
     Mistake("peeks_at_next_token",
             "At step t the decoder reads tgt_in[:, t + 1], the token it is meant to predict; it should "
             "read tgt_in[:, t].",
-            {"peek": True}),
+            {"peek": True},
+            hint='At step t embed tgt_in[:, t], never a later token.'),
 )
 
 

@@ -23,10 +23,12 @@ What is here:
   (``StudentError``, ``StudentException``, ...), which a check may catch;
 - talking to the submission: ``Student``, ``RemoteObject``, ``Grad``, ``Reply``;
 - inputs (:mod:`grader.kit.strategies`): Hypothesis strategies and seeded input bundles;
-- diagnoses (:mod:`grader.kit.diagnose`): which known mistake a wrong answer matches;
+- diagnoses (:mod:`grader.kit.diagnose`): ``observe`` records an answer of the submission, and
+  after the last check the grader names the known mistake (or pair) that reproduces them all;
+  ``matching`` asks the same of one wrong answer;
 - shared check steps (:mod:`grader.kit.steps`): ``build``, ``forward``, ``oracle_pair``,
   ``expect_tensors``, ``expect_parameters``, ``require_graph``, ``check_gradients``,
-  ``check_unmodified``, ``narrow``, ``final_example``;
+  ``check_unmodified``, ``narrow``, ``final_example``, ``steps.expect_same_twice``;
 - pictures: ``figures.attention_heatmaps`` and ``Curve`` (for ``student.show``);
 - training in the grader: ``Adam`` (:mod:`grader.kit.optim`).
 """

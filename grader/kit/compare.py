@@ -136,8 +136,13 @@ def mismatch(got: Any, oracle: Any, allowed: torch.Tensor, *, name: str) -> resu
         return None
     flat = int(torch.argmax(diff.reshape(-1)))
     index = _unravel(flat, tuple(got64.shape))
-    rel = diff / oracle64.abs().clamp_min(torch.finfo(torch.float64).tiny)
-    rel = torch.where(bad, rel, torch.zeros_like(rel))
+    # Relative to a nonzero expected value only (where it is 0, a relative difference is infinite, as
+    # torch.testing says); it is infinite only when every mismatch is at an expected 0.
+    nonzero = oracle64 != 0
+    rel = torch.where(bad & nonzero, diff / oracle64.abs().clamp_min(torch.finfo(torch.float64).tiny),
+                      torch.zeros_like(diff))
+    if not bool((bad & nonzero).any()):
+        rel = torch.where(bad, torch.full_like(diff, float("inf")), rel)
     flat_rel = int(torch.argmax(rel.reshape(-1)))
     small = got64.numel() <= SMALL_TENSOR
     return results.Mismatch(
@@ -159,14 +164,16 @@ def mismatch(got: Any, oracle: Any, allowed: torch.Tensor, *, name: str) -> resu
 
 def assert_close(got: Any, *, oracle: Any, ref: Any, name: str, budget: str = "output",
                  diagnose: Callable[[Any], str | None] | None = None,
-                 figures: Callable[[Any], tuple] | None = None, hint: str | None = None) -> None:
+                 figures: Callable[[Any], tuple] | None = None, hint: str | None = None,
+                 slack: float = 1.0) -> None:
     """Fail unless ``got`` is within the error budget of ``oracle``.
 
     ``ref`` is the reference result in the same dtype as ``got`` (it sets the budget);
-    ``budget`` is ``"output"`` or ``"grad"`` (see ``FUDGE``). ``diagnose`` maps the wrong
+    ``budget`` is ``"output"`` or ``"grad"`` (see ``FUDGE``); ``slack`` multiplies it (for a
+    dtype whose every operation rounds, such as NumPy's float16). ``diagnose`` maps the wrong
     value to a known mistake's message, or None.
     """
-    m = mismatch(got, oracle, allowed_error(ref, oracle, budget=budget), name=name)
+    m = mismatch(got, oracle, allowed_error(ref, oracle, budget=budget) * slack, name=name)
     if m is None:
         return
     got_t = _as_tensor(got)
@@ -191,6 +198,11 @@ def matches(got: Any, candidate: Any, allowed: torch.Tensor) -> bool:
     got_t, cand = _as_tensor(got), _as_tensor(candidate)
     if not isinstance(got_t, torch.Tensor) or tuple(got_t.shape) != tuple(cand.shape):
         return False
+    allowed = _as_tensor(allowed) if not isinstance(allowed, (int, float)) else torch.tensor(float(allowed))
+    try:
+        torch.broadcast_shapes(tuple(allowed.shape), tuple(got_t.shape))
+    except RuntimeError:  # a tolerance of the right answer's shape, for an answer of another: its largest
+        allowed = allowed.max()
     return mismatch(got_t, cand, allowed, name="") is None
 
 

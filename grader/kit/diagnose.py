@@ -1,14 +1,24 @@
 """Which known mistake does a wrong answer match? (Part of the check kit, :mod:`grader.kit`.)
 
-A check hands over the student's (wrong) values and a way to compute each known
-mistake's values from the same inputs. A diagnosis is given only when every
-compared value matches the mistake's within the same tolerance the check uses
-(NaN matching NaN); otherwise the generic mismatch message stands.
+Two ways to ask:
+
+- ``matching`` / ``describe`` / ``message``: the mistakes whose values equal one wrong
+  answer within the check's tolerance (NaN matching NaN), for a check's own use.
+- Observations, for the whole submission: a check records what the submission answered
+  on an input (``observe``), right or wrong, with a way to compute each known mistake's
+  answer to the same input. After the last check, ``explain`` looks for the known
+  mistake, or the pair of mistakes, that reproduces *every* observation: each wrong
+  answer, and each right one (a mistake that would have failed a check the submission
+  passed is not its mistake). That is the diagnosis every failed check shows, and one
+  mistake behind seven failures is named once, as one. Checks record the wrong answers
+  of the final example only (``final_example``), and a few right ones per check.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
@@ -56,6 +66,208 @@ def message(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[Any]
     return describe(matching(got, mistakes, compute, allowed))
 
 
+# -- observations: what the submission answered, and what each mistake would have ---------------
+
+MSG_PAIR = "Two mistakes together give your numbers: {first} And: {second}"
+MSG_NONDETERMINISTIC = ("Your output changes between two identical calls: something random is active (dropout "
+                        "left on, or random numbers drawn in forward). The README asks for no dropout.")
+HINT_NONDETERMINISTIC = ("Remove the dropout (or any torch.rand*/randn* in forward): the same inputs and weights "
+                         "must always give the same output.")
+RIGHT_KEPT = 3        # right answers kept per check (the largest): enough to rule mistakes out
+MAX_COMBINATION = 2   # mistakes tried together
+
+
+@dataclass(eq=False)
+class Observation:
+    """One answer of the submission: ``got`` (a tuple of values), whether it was ``wrong``, and how to
+    compute the answer of a submission that makes given mistakes on the same input.
+
+    ``compute(switches)`` returns the values for the merged switches of the mistakes in
+    ``bank`` (the mistakes of the function that answered; others are no-ops here); ``allowed``
+    is the check's tolerance per value, and ``loose()``, where given, the tolerance a
+    float32-precision mistake gets (the input was float64).
+    """
+
+    got: tuple
+    compute: Callable[[dict], Sequence[Any]]
+    allowed: tuple
+    wrong: bool
+    bank: tuple = ()
+    loose: Callable[[], Sequence[Any]] | None = None
+    check: str = ""
+    size: int = 0
+    _seen: dict = field(default_factory=dict, repr=False)
+
+    def reproduced_by(self, combination: Sequence[Any]) -> bool:
+        """Whether a submission making exactly these mistakes answers as the submission did here."""
+        here = tuple(m for m in combination if any(m is b for b in self.bank))
+        key = tuple(id(m) for m in here)
+        if key not in self._seen:
+            self._seen[key] = self._reproduces(here)
+        return self._seen[key]
+
+    def _reproduces(self, here: tuple) -> bool:
+        if not here:
+            return not self.wrong                   # no mistake: the right answer
+        switches = merged(here)
+        if switches is None:
+            return False
+        allowed = self.allowed
+        if any(getattr(m, "precision", None) for m in here) and self.loose is not None:
+            # Computed in float32 and cast back: some returned tensor holds only float32 numbers (a positive
+            # sign, so that a small error of another kind, an epsilon added to a sum, is not taken for it),
+            # and all are within the float32 budget. (Without ``loose`` the input was not float64.)
+            if not any(_float32_numbers(g) for g in self.got):
+                return False
+            allowed = tuple(self.loose())
+        try:
+            values = tuple(self.compute(switches))
+        except Exception:  # the mistake cannot answer this input (it would raise): not what happened
+            return False
+        return len(values) == len(self.got) and all(
+            g is not None and compare.matches(g, v, a) for g, v, a in zip(self.got, values, allowed))
+
+
+def _float32_numbers(value: Any) -> bool:
+    """Whether every element of ``value`` is exactly a float32 number (NaN and inf included)."""
+    t = compare._as_tensor(value)
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+        return False
+    t = t.detach().cpu().to(torch.float64)
+    back = t.to(torch.float32).to(torch.float64)
+    return bool(((back == t) | (torch.isnan(back) & torch.isnan(t))).all())
+
+
+def merged(mistakes: Sequence[Any]) -> dict | None:
+    """The switches of several mistakes together; None when two set the same switch."""
+    switches: dict = {}
+    for mistake in mistakes:
+        for key, value in mistake.switches.items():
+            if key in switches:
+                return None
+            switches[key] = value
+    return switches
+
+
+@dataclass
+class Findings:
+    """What one check recorded: its observations, and whether the submission answered one input
+    two different ways (something random is active)."""
+
+    observations: list = field(default_factory=list)
+    nondeterministic: bool = False
+
+
+_current = Findings()
+
+
+def begin() -> None:
+    """Start recording for a new check (the grading plugin calls it before each check)."""
+    global _current
+    _current = Findings()
+
+
+def take() -> Findings:
+    """What the check recorded (the grading plugin calls it after each check)."""
+    global _current
+    found, _current = _current, Findings()
+    return found
+
+
+def observe(got: Sequence[Any], *, exact: Sequence[Any], allowed: Sequence[Any],
+            compute: Callable[[dict], Sequence[Any]], bank: Sequence[Any],
+            loose: Callable[[], Sequence[Any]] | None = None,
+            again: Callable[[], Sequence[Any]] | None = None) -> Observation:
+    """Record one answer of the submission (values ``got``; ``exact`` the right ones, ``allowed`` the
+    check's tolerance). A wrong answer is kept only on the final example; right ones, a few per check.
+
+    ``again`` asks the submission the same question once more (on a wrong final answer only): an
+    answer that changes is recorded as randomness (dropout left on), which no mistake explains.
+    """
+    got = tuple(got)
+    wrong = any(not compare.matches(g, e, a) for g, e, a in zip(got, exact, allowed))
+    if wrong and again is not None and _final():
+        try:
+            second = tuple(again())
+        except Exception:  # the submission failed to answer twice: nothing to compare
+            second = got
+        if len(second) != len(got) or any(not compare.matches(s, g, a) for s, g, a in zip(second, got, allowed)):
+            observe_nondeterministic()
+    size = sum(g.numel() if isinstance(g, torch.Tensor) else int(getattr(g, "size", 0)) for g in got)
+    obs = Observation(got=got, compute=compute, allowed=tuple(allowed), wrong=wrong, bank=tuple(bank),
+                      loose=loose, size=size)
+    if wrong:
+        if _final():
+            _current.observations.append(obs)
+    else:
+        right = [o for o in _current.observations if not o.wrong]
+        if len(right) < RIGHT_KEPT:
+            _current.observations.append(obs)
+        else:
+            smallest = min(right, key=lambda o: o.size)
+            if smallest.size < obs.size:
+                _current.observations[_current.observations.index(smallest)] = obs
+    return obs
+
+
+def _final() -> bool:
+    from grader.kit.steps import final_example  # steps imports this module
+    return final_example()
+
+
+def observe_nondeterministic() -> None:
+    """Record that the submission answered the same input two different ways."""
+    _current.nondeterministic = True
+
+
+def explain(observations: Sequence[Observation], *, max_size: int = MAX_COMBINATION) -> list[tuple]:
+    """The smallest combinations of known mistakes (one, else two) that reproduce every observation.
+
+    Returns [] when there is no wrong observation or nothing reproduces them all; several
+    combinations when the inputs cannot tell them apart.
+    """
+    wrong = [o for o in observations if o.wrong]
+    if not wrong:
+        return []
+    right = [o for o in observations if not o.wrong]
+    pool: list = []
+    for obs in wrong:
+        pool += [m for m in obs.bank if not any(m is p for p in pool)]
+    for size in range(1, max_size + 1):
+        found = [combo for combo in itertools.combinations(pool, size)
+                 if all(o.reproduced_by(combo) for o in wrong) and all(o.reproduced_by(combo) for o in right)]
+        if found:
+            return found
+    return []
+
+
+def part_shown(combination: tuple, wrong: Sequence[Observation]) -> tuple:
+    """The smallest part of ``combination`` that reproduces the ``wrong`` answers of one check (with two
+    mistakes in a file, a check without a mask shows only the one that is not about masks)."""
+    for size in range(1, len(combination)):
+        for part in itertools.combinations(combination, size):
+            if wrong and all(o.reproduced_by(part) for o in wrong):
+                return part
+    return combination
+
+
+def describe_combinations(found: Sequence[tuple]) -> tuple[str | None, str | None]:
+    """(diagnosis, what to try next) for the combinations ``explain`` returned."""
+    if not found:
+        return None, None
+    texts, hints = [], []
+    for combo in found:
+        messages = list(dict.fromkeys(m.message for m in combo))  # one mistake made in two functions
+        if len(messages) == 1:
+            texts.append(messages[0])
+        else:
+            texts.append(MSG_PAIR.format(first=messages[0], second=messages[1]))
+        hints.append(" ".join(dict.fromkeys(m.fix for m in combo)))
+    if len(set(texts)) == 1:  # the same mistake, made in one function or another: one name
+        return texts[0], hints[0]
+    return MSG_AMBIGUOUS.format(messages=" Or: ".join(dict.fromkeys(texts))), None
+
+
 # -- mistakes named from the error a submission raised ------------------------------
 
 _HALF_NAMES = {"Half": ("float16", 65504.0), "BFloat16": ("bfloat16", 3.39e38)}
@@ -79,8 +291,28 @@ ERROR_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
 )
 
 
-def for_error(message: str) -> str | None:
-    """The known mistake behind an exception's ``message``, or None."""
+# (pattern in the message, pattern in the source line that raised, what the student is told)
+SOURCE_PATTERNS: tuple[tuple[re.Pattern, re.Pattern, str], ...] = (
+    (re.compile(r"'NoneType' object has no attribute|bad operand type for unary ~: 'NoneType'"
+                r"|unsupported operand type\(s\) for .*'NoneType'|'NoneType' object is not subscriptable"),
+     re.compile(r"mask"),
+     "Your code assumes a mask is always given: called with mask=None (no mask, as in plain self- or "
+     "cross-attention) it fails on the masking line. Apply the mask only `if mask is not None`."),
+    (re.compile(r"too many indices for tensor of dimension|The size of tensor a \(\d+\) must match the size of "
+                r"tensor b|shape mismatch|Dimension out of range|doesn't match the broadcast shape"
+                r"|The expanded size of the tensor|must match the existing size|is invalid for input of size"),
+     re.compile(r"mask"),
+     "Your masking line assumes one shape of mask. Masks only need to broadcast to the scores: a causal "
+     "(Lq, Lk) mask and a (B, 1, 1, Lk) padding mask must both work. Use the mask as given, e.g. "
+     "scores.masked_fill(~mask, float('-inf')), which broadcasts, instead of indexing or reshaping it."),
+)
+
+
+def for_error(message: str, source: str | None = None) -> str | None:
+    """The known mistake behind an exception's ``message`` (raised on the line ``source``), or None."""
+    for pattern, line, text in SOURCE_PATTERNS:
+        if source and line.search(source) and pattern.search(message):
+            return text
     for pattern, text in ERROR_PATTERNS:
         match = pattern.search(message)
         if match:

@@ -18,7 +18,7 @@ import torch
 from hypothesis.control import current_build_context
 
 from grader import errors
-from grader.kit import compare
+from grader.kit import compare, diagnose
 from grader.sandbox.proxy import RemoteObject, Reply, Student
 
 MSG_NO_GRAPH = "No gradient reaches the {output}: it does not require grad."
@@ -146,6 +146,20 @@ def _unchanged(now: Any, original: torch.Tensor | np.ndarray) -> bool:
             and np.array_equal(now, original)
     return isinstance(now, torch.Tensor) and now.shape == original.shape and now.dtype == original.dtype \
         and torch.equal(now, original)
+
+
+MSG_TWICE = "Two identical calls gave different {name}: something random is active."
+
+
+def expect_same_twice(first: Sequence[Any], second: Sequence[Any], names: Sequence[str]) -> None:
+    """Fail unless two answers to the same call agree (within the rounding of the first): no dropout, no
+    random numbers drawn in forward."""
+    for a, b, name in zip(first, second, names):
+        m = compare.mismatch(b, a, compare.allowed_error(a, a), name=f"{name} of the second call")
+        if m is not None:
+            diagnose.observe_nondeterministic()
+            raise errors.CheckFailure(MSG_TWICE.format(name=name), mismatch=m,
+                                      diagnosis=diagnose.MSG_NONDETERMINISTIC, hint=diagnose.HINT_NONDETERMINISTIC)
 
 
 def narrow(found: list, probes: Iterable[Any], *, ask: Callable[[Any], Any],

@@ -92,6 +92,7 @@ class MHAInputs:
     mask_kind: str
     seed: int
     dtype: torch.dtype = torch.float64
+    score_scale: float = 1.0  # the query projection is scaled by this: scores of order score_scale
 
     @property
     def embed_dim(self) -> int:
@@ -116,22 +117,28 @@ class MHAInputs:
         E = self.embed_dim
         state = {}
         for i, name in enumerate(("q_proj", "k_proj", "v_proj", "out_proj")):
-            state[f"{name}.weight"] = randn((E, E), seed=self.seed + 100 + i, dtype=dtype, scale=E ** -0.5)
+            scale = self.score_scale if name == "q_proj" else 1.0
+            state[f"{name}.weight"] = randn((E, E), seed=self.seed + 100 + i, dtype=dtype, scale=scale * E ** -0.5)
             if self.bias:
-                state[f"{name}.bias"] = randn((E,), seed=self.seed + 200 + i, dtype=dtype, scale=0.1)
+                state[f"{name}.bias"] = randn((E,), seed=self.seed + 200 + i, dtype=dtype, scale=0.1 * scale)
         return state
 
     def __repr__(self) -> str:
+        scaled = f", score_scale={self.score_scale:g}" if self.score_scale != 1.0 else ""
         return (f"MHAInputs(B={self.batch}, Lq={self.lq}, Lk={self.lk}, E={self.embed_dim}, "
                 f"H={self.num_heads}, bias={self.bias}, mask={self.mask_kind!r}, "
-                f"dtype={str(self.dtype).replace('torch.', '')}, seed={self.seed})")
+                f"dtype={str(self.dtype).replace('torch.', '')}{scaled}, seed={self.seed})")
 
 
 @st.composite
 def mha_inputs(draw, *, dtypes=(torch.float64,), masks=("none",), cross: bool = True,
                max_batch: int = 3, max_len: int = 6, max_heads: int = 4, max_head_dim: int = 6,
-               min_heads: int = 1, min_head_dim: int = 2) -> MHAInputs:
-    """Draw sizes first, then a seed; tensors are built from the seed."""
+               min_heads: int = 1, min_head_dim: int = 2, score_scales=(1.0,)) -> MHAInputs:
+    """Draw sizes first, then a seed; tensors are built from the seed.
+
+    ``score_scales``: the sizes of score to draw from (1 gives scores of order 1); the scale of
+    each dtype's realistic large scores is a check's to choose.
+    """
     for kind in masks:
         if kind not in MASK_KINDS:
             raise ValueError(f"mha_inputs: unknown mask kind {kind!r}; choose from {MASK_KINDS}")
@@ -142,24 +149,34 @@ def mha_inputs(draw, *, dtypes=(torch.float64,), masks=("none",), cross: bool = 
         lk = lq if not cross else max(lk, lq)
     heads = draw(dims(min_value=min_heads, max_value=max_heads))
     head_dim = draw(dims(min_value=min_head_dim, max_value=max_head_dim))
+    bias, kind = draw(st.booleans()), draw(st.sampled_from(masks))
+    if kind == "causal":
+        lk = max(lk, lq)  # with fewer keys than queries the first rows would see no key: that is another kind
     return MHAInputs(
         batch=batch, lq=lq, lk=lk, num_heads=heads, head_dim=head_dim,
-        bias=draw(st.booleans()), mask_kind=draw(st.sampled_from(masks)), seed=draw(seeds()),
-        dtype=draw(st.sampled_from(dtypes)),
+        bias=bias, mask_kind=kind, seed=draw(seeds()),
+        dtype=draw(st.sampled_from(dtypes)), score_scale=float(draw(st.sampled_from(score_scales))),
     )
 
 
-def rich_mha_inputs(kind: str, dtype: torch.dtype = torch.float64) -> MHAInputs:
+def rich_mha_inputs(kind: str, dtype: torch.dtype = torch.float64, score_scale: float = 1.0) -> MHAInputs:
     """A fixed input on which the known mistakes of multi-head attention all differ: two heads,
     Lq != Lk (except causal) and a mask of ``kind`` (padding becomes random: it may leave one key)."""
     kind = "random" if kind == "padding" else kind
     return MHAInputs(batch=2, lq=3, lk=4 if kind != "causal" else 3, num_heads=2, head_dim=3,
-                     bias=True, mask_kind=kind, seed=11, dtype=dtype)
+                     bias=True, mask_kind=kind, seed=11, dtype=dtype, score_scale=score_scale)
+
+
+def padded_mha_inputs(dtype: torch.dtype = torch.float64) -> MHAInputs:
+    """A fixed padded input whose three batch items have different lengths (2, 4 and 1 of 4 keys), with two
+    heads: a mask that reaches the wrong batch item, or the wrong head, shows."""
+    return MHAInputs(batch=3, lq=2, lk=4, num_heads=2, head_dim=3, bias=True, mask_kind="padding", seed=6,
+                     dtype=dtype)
 
 
 # -- 01_softmax ------------------------------------------------------------------
 
-SOFTMAX_VALUES = ("normal", "moderate", "large", "neg_inf")
+SOFTMAX_VALUES = ("normal", "moderate", "large", "neg_inf", "far")
 SOFTMAX_MASKS = ("none", "full", "broadcast", "fully_masked")
 
 
@@ -170,9 +187,11 @@ class SoftmaxInputs:
     ``values``: ``normal`` (randn * 2); ``moderate`` (randn * 6 plus a per-slice offset in
     [-30, 30]: exp overflows float16 without a max); ``large`` (per-slice offsets up to 1e4 and
     spreads up to 3e3, so slices differ by up to 1e4); ``neg_inf`` (normal, some entries
-    ``-inf``, the first slice all ``-inf``). ``mask``: ``none``; ``full`` (x's shape, at least one
-    True per slice); ``broadcast`` (size-1 and missing leading dims); ``fully_masked`` (some
-    slices all False). ``huge_masked`` puts 2e4 at masked positions.
+    ``-inf``, the first slice all ``-inf``); ``far`` (randn * 3 plus a per-slice offset in
+    [-2e3, -1e3]: every exp underflows, in float64 too, unless the slice's own max is taken).
+    ``mask``: ``none``; ``full`` (x's shape, at least one True per slice); ``broadcast`` (size-1
+    and missing leading dims); ``fully_masked`` (some slices all False). ``huge_masked`` puts 2e4
+    at masked positions, ``neg_inf_masked`` puts ``-inf`` there.
     """
 
     shape: tuple[int, ...]
@@ -182,6 +201,7 @@ class SoftmaxInputs:
     seed: int
     dtype: torch.dtype = torch.float64
     huge_masked: bool = False
+    neg_inf_masked: bool = False
 
     def tensors(self, dtype: torch.dtype | None = None):
         """(x, mask) with x in ``dtype`` (default: the bundle's); mask is None for ``none``."""
@@ -206,11 +226,14 @@ class SoftmaxInputs:
             flat[1:, 0] = False                                              # later slices keep one entry
             flat[0] = True                                                   # the first slice is all -inf
             x = x.masked_fill(moved.movedim(-1, d), float("-inf"))
+        elif self.values == "far":
+            x = x * 3.0 - (torch.rand(slice_shape, generator=g, dtype=torch.float64) * 1e3 + 1e3)
         else:
             raise ValueError(f"SoftmaxInputs: values must be one of {SOFTMAX_VALUES}, got {self.values!r}")
         mask = self.mask()
-        if mask is not None and self.huge_masked:
-            x = torch.where(torch.broadcast_to(mask, shape), x, torch.full_like(x, 2e4))
+        if mask is not None and (self.huge_masked or self.neg_inf_masked):
+            fill = float("-inf") if self.neg_inf_masked else 2e4
+            x = torch.where(torch.broadcast_to(mask, shape), x, torch.full_like(x, fill))
         return x.to(dtype), mask
 
     def mask(self) -> torch.Tensor | None:
@@ -246,6 +269,7 @@ class SoftmaxInputs:
 
     def __repr__(self) -> str:
         huge = ", huge_masked=True" if self.huge_masked else ""
+        huge += ", neg_inf_masked=True" if self.neg_inf_masked else ""
         return (f"SoftmaxInputs(shape={self.shape}, dim={self.dim}, values={self.values!r}, "
                 f"mask={self.mask_kind!r}{huge}, dtype={str(self.dtype).replace('torch.', '')}, seed={self.seed})")
 
@@ -253,7 +277,7 @@ class SoftmaxInputs:
 @st.composite
 def softmax_inputs(draw, *, dtypes=(torch.float64,), values=("normal",), masks=("none",),
                    min_rank: int = 1, max_rank: int = 4, max_size: int = 5, min_len: int = 2,
-                   huge_masked: bool = False) -> SoftmaxInputs:
+                   huge_masked: bool = False, neg_inf_masked: bool = False) -> SoftmaxInputs:
     """Draw the rank, the dim (negative or positive) and the sizes first, then a seed.
 
     The slice along ``dim`` has at least ``min_len`` entries (with one, every softmax is 1
@@ -271,12 +295,13 @@ def softmax_inputs(draw, *, dtypes=(torch.float64,), values=("normal",), masks=(
                   for i in range(rank))
     return SoftmaxInputs(shape=shape, dim=dim, values=draw(st.sampled_from(values)),
                          mask_kind=draw(st.sampled_from(masks)), seed=draw(seeds()),
-                         dtype=draw(st.sampled_from(dtypes)), huge_masked=huge_masked)
+                         dtype=draw(st.sampled_from(dtypes)), huge_masked=huge_masked,
+                         neg_inf_masked=neg_inf_masked)
 
 
 # -- 00_simple_attention ------------------------------------------------------------
 
-SCORE_KINDS = ("normal", "large", "spread")
+SCORE_KINDS = ("normal", "large", "spread", "moderate")
 
 
 @dataclass(frozen=True)
@@ -286,7 +311,7 @@ class AttentionInputs:
     ``simple`` gives simple_attention's shapes instead: query (d,), keys (Lk, d), values (Lk, dv).
     ``scores``: ``normal`` (post-scale scores of order 1); ``large`` (|score| ~ 1e4);
     ``spread`` (each query row's scores of order 1 or 3e3 at random, so rows and batch
-    items differ by thousands). ``dtype`` is a NumPy dtype name; integer dtypes give small
+    items differ by thousands); ``moderate`` (scores of order 20: exp overflows float16 at 11). ``dtype`` is a NumPy dtype name; integer dtypes give small
     integers.
     """
 
@@ -320,6 +345,8 @@ class AttentionInputs:
             q = q * rows.to(torch.float64) * unit
         elif self.scores == "normal":
             q = q * (1.5 * unit)
+        elif self.scores == "moderate":
+            q = q * (20.0 * unit)
         else:
             raise ValueError(f"AttentionInputs: scores must be one of {SCORE_KINDS}, got {self.scores!r}")
         arrays = [t.numpy().astype(dtype) for t in (q, k, v)]
@@ -384,6 +411,7 @@ class AdditiveInputs:
     mask_kind: str  # "none", "padding" (>= 1 real position per row), "empty_rows"
     seed: int
     dtype: torch.dtype = torch.float64
+    score_scale: float = 1.0  # the score projection is scaled by this: scores of order score_scale
 
     def tensors(self, dtype: torch.dtype | None = None):
         dtype = dtype or self.dtype
@@ -407,25 +435,35 @@ class AdditiveInputs:
             "key_proj.weight": randn((self.hidden_dim, self.key_dim), seed=self.seed + 11, dtype=dtype,
                                      scale=self.key_dim ** -0.5),
             "score.weight": randn((1, self.hidden_dim), seed=self.seed + 12, dtype=dtype,
-                                  scale=2 * self.hidden_dim ** -0.5),
+                                  scale=2 * self.score_scale * self.hidden_dim ** -0.5),
         }
 
     def __repr__(self) -> str:
+        scaled = f", score_scale={self.score_scale:g}" if self.score_scale != 1.0 else ""
         return (f"AdditiveInputs(B={self.batch}, L={self.length}, Dq={self.query_dim}, Dk={self.key_dim}, "
                 f"Dv={self.value_dim}, hidden={self.hidden_dim}, mask={self.mask_kind!r}, "
-                f"dtype={str(self.dtype).replace('torch.', '')}, seed={self.seed})")
+                f"dtype={str(self.dtype).replace('torch.', '')}{scaled}, seed={self.seed})")
 
 
 @st.composite
-def additive_inputs(draw, *, dtypes=(torch.float64,), masks=("none",)) -> AdditiveInputs:
+def additive_inputs(draw, *, dtypes=(torch.float64,), masks=("none",), score_scales=(1.0,),
+                    min_length: int = 1) -> AdditiveInputs:
     for kind in masks:
         if kind not in ADDITIVE_MASKS:
             raise ValueError(f"additive_inputs: unknown mask kind {kind!r}; choose from {ADDITIVE_MASKS}")
     return AdditiveInputs(
-        batch=draw(dims(min_value=2, max_value=4)), length=draw(dims(min_value=1, max_value=6)),
+        batch=draw(dims(min_value=2, max_value=4)), length=draw(dims(min_value=min_length, max_value=6)),
         query_dim=draw(dims(max_value=5)), key_dim=draw(dims(max_value=5)), value_dim=draw(dims(max_value=5)),
         hidden_dim=draw(dims(min_value=2, max_value=6)), mask_kind=draw(st.sampled_from(masks)),
-        seed=draw(seeds()), dtype=draw(st.sampled_from(dtypes)))
+        seed=draw(seeds()), dtype=draw(st.sampled_from(dtypes)),
+        score_scale=float(draw(st.sampled_from(score_scales))))
+
+
+def rich_additive_inputs(kind: str, dtype: torch.dtype = torch.float64, score_scale: float = 1.0) -> AdditiveInputs:
+    """A fixed input on which the known mistakes of additive attention differ: three rows of four positions
+    with lengths 3, 2 and 4 (with ``empty_rows`` the first has none)."""
+    return AdditiveInputs(batch=3, length=4, query_dim=3, key_dim=4, value_dim=2, hidden_dim=5, mask_kind=kind,
+                          seed=3, dtype=dtype, score_scale=score_scale)
 
 
 # -- 03_encoder_decoder: the sequence-to-sequence model ---------------------------------

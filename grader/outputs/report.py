@@ -136,8 +136,8 @@ def mismatch_view(m: results.Mismatch) -> dict[str, Any]:
 
 
 def _relative(m: results.Mismatch) -> str:
-    if m.max_rel >= HUGE_RELATIVE:
-        return f"very large at index {tuple(m.max_rel_index)}, where the expected value is 0"
+    if m.max_rel >= HUGE_RELATIVE:  # inf (or, from older results, a division by a tiny number)
+        return f"not defined: the expected value is 0 at index {tuple(m.max_rel_index)}"
     return f"{m.max_rel:.3g} at index {tuple(m.max_rel_index)}"
 
 
@@ -177,6 +177,21 @@ def tensor_tables(m: results.Mismatch) -> list[dict[str, Any]]:
     return tables
 
 
+PAIR_PREFIX = "Two mistakes together give your numbers: "  # grader.kit.diagnose.MSG_PAIR's start
+PAIR_SEPARATOR = " And: "
+
+
+def short_diagnosis(text: str | None) -> str:
+    """The first clause of a diagnosis, for the checks table ("Your scores are not divided by sqrt(d_k)");
+    of each mistake, for two named together."""
+    if not text:
+        return ""
+    if text.startswith(PAIR_PREFIX):
+        return " + ".join(short_diagnosis(part) for part in text[len(PAIR_PREFIX):].split(PAIR_SEPARATOR))
+    first = re.split(r"(?<=[a-z0-9)'])[.:;](?:\s|$)", text.strip(), maxsplit=1)[0].strip()
+    return first if len(first) <= 90 else first[:87].rstrip() + "\u2026"
+
+
 def check_view(check: results.CheckResult, index: int = 0) -> dict[str, Any]:
     anchor = _anchor(check.check_id, index)
     figures = svg.figures_view(check.figures, uid=f"fig-{index}")
@@ -191,6 +206,8 @@ def check_view(check: results.CheckResult, index: int = 0) -> dict[str, Any]:
         "kind": KIND_LABELS.get(check.kind, check.kind.replace("_", " ").capitalize()) if not check.passed else "",
         "summary": check.summary,
         "diagnosis": check.diagnosis,
+        "diagnosis_short": short_diagnosis(check.diagnosis) if not check.passed else "",
+        "advice": check.advice,
         "details": check.details,
         "mismatch": mismatch_view(check.mismatch) if check.mismatch else None,
         "example": check.example,
@@ -212,10 +229,61 @@ def _capped(text: str, limit: int = MAX_OUTPUT) -> tuple[str, int]:
     return text[:limit], len(text) - limit
 
 
+def mistake_groups(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The failed checks grouped by their diagnosis, largest group first: one mistake behind several
+    failures is said once, with the checks it explains and what to try next."""
+    groups: dict[str, dict[str, Any]] = {}
+    for check in checks:
+        if check["passed"] or not check["diagnosis"]:
+            continue
+        group = groups.setdefault(check["diagnosis"], {"diagnosis": check["diagnosis"], "hint": check["hint"],
+                                                       "checks": [], "points": 0.0})
+        group["checks"].append({"title": check["title"], "anchor": check["anchor"]})
+        group["points"] += float(check["max_points"]) - float(check["points"])
+    ordered = sorted(groups.values(), key=lambda g: (-len(g["checks"]), -g["points"]))
+    for group in ordered:
+        group["points"] = _points(group["points"])
+    return ordered
+
+
+def reproduce(result: results.GradeResult) -> str:
+    """The command a student runs to see this grading again, on their own copy of the exercise.
+
+    Never the recorded command as such: a class graded by an instructor records the
+    instructor's paths. The student's file is solution.py in their exercise folder; a file of
+    another name is named by its base name.
+    """
+    parts = ["grade", f"exercises/{result.exercise}"]
+    name = Path(result.submission.replace("\\", "/")).name
+    if name and name != "solution.py":
+        parts += ["--submission", name]
+    if result.seed:
+        parts += ["--seed", str(result.seed)]
+    return " ".join(parts)
+
+
+def load_error_view(result: results.GradeResult) -> dict[str, Any] | None:
+    """Why the file could not be loaded: the sentence, the line and its source, as the failed checks have them."""
+    if not result.load_error:
+        return None
+    check = next((c for c in result.checks if c.kind == results.KIND_LOAD_ERROR), None)
+    frames = check.traceback if check else ()
+    return {
+        "summary": check.summary if check and check.summary else result.load_error,
+        "details": result.load_error if not check or check.summary != result.load_error else "",
+        "source": check.details if check else "",
+        "frames": [{"line": f.line, "function": f.function, "source": f.source} for f in frames],
+    }
+
+
 def student_view(result: results.GradeResult) -> dict[str, Any]:
     percent = _percent(result.score, result.max_score)
     output, output_cut = _capped(result.student_output or "")
     checks = [check_view(c, n) for n, c in enumerate(result.failures_first())]
+    groups = mistake_groups(checks)
+    sizes = {g["diagnosis"]: len(g["checks"]) for g in groups}
+    for check in checks:
+        check["explains"] = sizes.get(check["diagnosis"], 0) if not check["passed"] else 0
     failed = sum(not c["passed"] for c in checks)
     versions = dict(result.versions)
     return {
@@ -237,9 +305,10 @@ def student_view(result: results.GradeResult) -> dict[str, Any]:
         "torch_version": versions.pop("torch", "unknown"),
         "grader_version": versions.pop("grader", versions.pop("attention-grader", "unknown")),
         "versions": sorted(versions.items()),
-        "command": result.command,
-        "load_error": result.load_error,
+        "command": reproduce(result),
+        "load_error": load_error_view(result),
         "checks": checks,
+        "mistake_groups": groups,
         "student_output": output,
         "student_output_cut": output_cut,
     }

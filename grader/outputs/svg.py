@@ -75,8 +75,12 @@ def format_value(value: float, *, signed: bool = False) -> str:
         return "NaN"
     if math.isinf(value):
         return "inf" if value > 0 else "\u2212inf"
-    if signed and abs(value) < 0.005:
-        return "0"
+    if value == 0:
+        return "0" if signed else "0.00"
+    if abs(value) < 0.005:  # two decimals would read 0 (or -0.00) for a difference that is not 0
+        mantissa, exponent = f"{value:.0e}".split("e")
+        text = f"{mantissa}e{int(exponent)}"
+        return ("+" + text if signed and value > 0 else text).replace("-", "\u2212")
     if abs(value) >= 100:
         text = f"{value:.2g}"
     else:

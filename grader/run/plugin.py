@@ -5,10 +5,16 @@ them a ``student`` fixture (a :class:`grader.sandbox.proxy.Student`), reads thei
 from ``@pytest.mark.points(N)``, and turns each outcome into a
 :class:`grader.results.CheckResult`. Hypothesis runs with a fixed seed, no
 deadline and no example database, so grading is deterministic.
+
+After the last check, the submission is diagnosed as a whole (:func:`diagnose_all`): the
+known mistake, or pair, that reproduces every answer the checks recorded, right and wrong,
+is the diagnosis of each failed check it explains.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +68,8 @@ MSG_BANNED = "Uses {calls}, which this exercise does not allow; the check's poin
 MSG_UNSURE = ("The grader cannot rule out a banned call: the solution {reason}. This exercise bans some calls, "
               "so the check's points are withheld.")
 HINT_UNSURE = "Write the computation with plain tensor operations, naming every function directly."
+MSG_BANNED_MISSING = ("Imports {calls}, which this exercise does not allow (and which is not installed here, so "
+                      "the file could not even load); the check's points are withheld.")
 MSG_INTERNAL = "The check itself broke ({error}); this is a grader bug, not your mistake. Please report it."
 MSG_NO_POINTS = "{check} has no @pytest.mark.points(N) marker."
 MSG_SAME_NAME = ("two checks are both named {check} ({first} and {second}); "
@@ -87,6 +95,7 @@ class GradingSession:
     extra_dirs: tuple[Path, ...] = ()  # the instructor's --extra-checks folders: every check there is hidden
     checks: list[results.CheckResult] = field(default_factory=list)
     collision: str | None = None       # set when two checks share a name (grading stops with it)
+    findings: dict[str, diagnose.Findings] = field(default_factory=dict)  # check id -> what it recorded
 
 
 class GradingPlugin:
@@ -119,6 +128,7 @@ class GradingPlugin:
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         item.stash[started_key] = time.monotonic()
+        diagnose.begin()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -127,6 +137,10 @@ class GradingPlugin:
         if call.when == "call" or (call.when == "setup" and report.failed):
             duration = time.monotonic() - item.stash.get(started_key, time.monotonic())
             self.session.checks.append(self.result_of(item, call, duration))
+            self.session.findings[item.name] = diagnose.take()
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.session.checks[:] = diagnose_all(self.session.checks, self.session.findings)
 
     # -- turning an outcome into a result -------------------------------------
     def result_of(self, item: pytest.Item, call: pytest.CallInfo, duration: float) -> results.CheckResult:
@@ -141,8 +155,10 @@ class GradingPlugin:
         proxy = item.stash.get(student_key, None)
         if proxy is not None:
             base["curves"] = tuple(proxy.curves)
+            if proxy.advice and call.excinfo is not None:
+                base["advice"] = " ".join(proxy.advice)
         if call.excinfo is None:
-            used = sorted(set(proxy.banned_hits if proxy else ()) | set(self.session.static_banned))
+            used = banned_names(self.session.static_banned, proxy.banned_hits if proxy else ())
             if used:
                 return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
                                            summary=MSG_BANNED.format(calls=", ".join(used)),
@@ -152,9 +168,15 @@ class GradingPlugin:
                                            summary=MSG_UNSURE.format(reason=self.session.static_unsure[0]),
                                            details="\n".join(self.session.static_unsure), hint=HINT_UNSURE)
             return results.CheckResult(**base, points=max_points, status=results.PASSED,
-                                       summary=" ".join(proxy.notes) if proxy else "")
+                                       summary=" ".join(proxy.notes) if proxy else "",
+                                       advice=" ".join(proxy.advice) if proxy and proxy.advice else None)
         error = _unwrap(call.excinfo.value)
-        example = _example(error)
+        example = None if getattr(error, "for_every_input", False) else _example(error)
+        missing = _banned_module_missing(error, self.session.static_banned)
+        if missing:  # the ban, not an import error: importing it is what the exercise does not allow
+            return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
+                                       summary=MSG_BANNED_MISSING.format(calls=", ".join(missing)),
+                                       hint="Write the computation yourself from basic operations.")
         if isinstance(error, errors.CheckFailure):
             return results.CheckResult(
                 **base, points=0.0, status=results.FAILED, kind=error.kind, summary=error.summary,
@@ -163,7 +185,8 @@ class GradingPlugin:
         if isinstance(error, errors.StudentError):
             diagnosis = error.diagnosis
             if diagnosis is None and isinstance(error, errors.StudentException):
-                diagnosis = diagnose.for_error(error.message)  # a known mistake, named from its error
+                source = error.frames[-1].source if error.frames else None
+                diagnosis = diagnose.for_error(error.message, source)  # a known mistake, named from its error
             return results.CheckResult(
                 **base, points=0.0, status=results.FAILED, kind=error.kind, summary=error.summary,
                 details=error.details, hint=error.hint, traceback=error.frames, example=example,
@@ -186,6 +209,77 @@ class GradingPlugin:
         if marker is not None:
             category = str(marker.kwargs.get("category") or (marker.args[0] if marker.args else "") or "")
         return True, category
+
+
+def diagnose_all(checks: list[results.CheckResult],
+                 findings: dict[str, diagnose.Findings]) -> list[results.CheckResult]:
+    """The checks, each failed one with the diagnosis of the whole submission where it explains it.
+
+    One combination of known mistakes (one, else a pair) that reproduces every recorded answer
+    names every failed check that recorded a wrong answer. Failing that, each such check gets
+    the combination that reproduces its own wrong answers and every right answer of every check
+    (never a mistake that a passed check rules out), or no name. Randomness (one input answered
+    two ways) is named instead of any mistake: no computed mistake can match it.
+    """
+    wrong_in = {cid: [o for o in f.observations if o.wrong] for cid, f in findings.items()}
+    failed = [c for c in checks if not c.passed and (wrong_in.get(c.check_id) or
+                                                     getattr(findings.get(c.check_id), "nondeterministic", False))]
+    random = any(f.nondeterministic for f in findings.values())
+    if not failed and not random:
+        return checks
+    named: dict[str, tuple[str | None, str | None, tuple[str, ...]]] = {}
+    if random:
+        # Every wrong answer of a random submission is suspect, whichever check saw it.
+        failed = [c for c in checks if not c.passed and (c in failed or c.kind == results.KIND_WRONG)]
+        for check in failed:
+            named[check.check_id] = (diagnose.MSG_NONDETERMINISTIC, diagnose.HINT_NONDETERMINISTIC,
+                                     ("nondeterministic",))
+    else:
+        everything = [o for f in findings.values() for o in f.observations]
+        found = diagnose.explain(everything)
+        if len(found) == 1:  # each failed check is told the part of the combination its answers show
+            for check in failed:
+                part = diagnose.part_shown(found[0], wrong_in.get(check.check_id, []))
+                text, hint = diagnose.describe_combinations([part])
+                named[check.check_id] = (text, hint, tuple(m.id for m in part))
+        elif found:
+            text, hint = diagnose.describe_combinations(found)
+            named = {c.check_id: (text, hint, ()) for c in failed}
+        else:
+            right = [o for o in everything if not o.wrong]
+            for check in failed:
+                own = diagnose.explain(wrong_in.get(check.check_id, []) + right)
+                text, hint = diagnose.describe_combinations(own)
+                ids = tuple(m.id for m in own[0]) if len(own) == 1 else ()
+                named[check.check_id] = (text, hint, ids)
+    out = []
+    for check in checks:
+        if check.check_id in named:
+            text, hint, ids = named[check.check_id]
+            check = dataclasses.replace(check, diagnosis=text, mistakes=ids,
+                                        hint=hint if hint else check.hint)
+        out.append(check)
+    return out
+
+
+def banned_names(static: tuple[str, ...], hits) -> list[str]:
+    """The banned calls to name: those the source calls (the static scan), else those that ran.
+
+    A call the source makes may run others that are banned too (F.softmax runs Tensor.softmax):
+    the student is told what they wrote.
+    """
+    return sorted(set(static)) if static else sorted(set(hits))
+
+
+def _banned_module_missing(error: BaseException, static: tuple[str, ...]) -> list[str]:
+    """The banned calls whose module is not installed, when that is why the file did not load."""
+    if not static or not isinstance(error, errors.SubmissionLoadError):
+        return []
+    match = re.search(r"No module named '([\w.]+)'", error.summary)
+    if not match:
+        return []
+    root = match.group(1).split(".")[0]
+    return sorted(name for name in set(static) if name.split(".")[0] == root)
 
 
 def _internal(item, summary, max_points, duration, group="correctness", hidden=False,

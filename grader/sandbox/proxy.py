@@ -7,9 +7,18 @@ a student understands. Check authors reach these through :mod:`grader.kit`.
 
 One child serves one submission for as long as it is healthy. When a call kills
 it (timeout, crash, early exit), the current check fails and the next check
-starts a fresh child. Within one check, once the submission has failed (raised,
-hung, crashed), later calls fail at once with the same error, so Hypothesis does
-not wait out a hung submission, or re-run a broken one, once per example.
+starts a fresh child.
+
+An error is told only about the input that caused it. What the submission raises
+for an input is raised for that input alone: every later call runs afresh, so the
+failing example Hypothesis shrinks to, and the one the report shows, really fails
+that way. Only errors that do not depend on the input are remembered for the rest
+of the check (the file does not load, a name is missing, the time budget is spent).
+A call that kills the child (a hang, a crash, memory, an exit) is not repeated for
+every example: later examples of that check are skipped (``hypothesis.reject``);
+a replay of the example that broke it gets that example's earlier answers back as
+they were, and the same error from the same call (a hang is not waited out twice);
+the final replay of any other example runs afresh.
 """
 
 from __future__ import annotations
@@ -17,9 +26,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+import hashlib
 from typing import Any
 
+import numpy as np
 import torch
+from hypothesis import reject
+from hypothesis.control import current_build_context
 
 from grader import errors, results, wire
 from grader.sandbox import probe, source
@@ -143,10 +156,15 @@ class Student:
 
     def __init__(self, runner: SubmissionRunner) -> None:
         self._runner = runner
-        self._fatal: errors.StudentError | None = None
+        self._fatal: errors.StudentError | None = None        # input-independent: stands for every call
+        self._broken: errors.SandboxFailure | None = None     # a call that killed the child in this check
+        self._broken_request: str | None = None               # the fingerprint of that call
+        self._broken_example: dict[str, tuple] = {}           # the answers of that example's calls before it
+        self._example: tuple[Any, dict] = (None, {})          # (Hypothesis's build context, its answers so far)
         self.banned_hits: set[str] = set()
         self.notes: list[str] = []
         self.curves: list[results.Curve] = []
+        self.advice: list[str] = []
 
     def __repr__(self) -> str:  # appears in Hypothesis's falsifying examples: keep it stable
         return "student"
@@ -168,13 +186,17 @@ class Student:
                                   {"args": list(args), "kwargs": kwargs}, what=what)
         return RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
 
-    def show(self, *, note: str | None = None, curve: results.Curve | None = None) -> None:
+    def show(self, *, note: str | None = None, curve: results.Curve | None = None,
+             advice: str | None = None) -> None:
         """Put a line or a curve in the check's result, whether it passes or fails
-        (a pass has no other text: "learned to 99%" is worth showing)."""
+        (a pass has no other text: "learned to 99%" is worth showing). ``advice`` is a note on
+        something the contract leaves open: shown in the report, never a deduction."""
         if note:
             self.notes.append(note)
         if curve is not None:
             self.curves.append(curve)
+        if advice and advice not in self.advice:
+            self.advice.append(advice)
 
     @property
     def names(self) -> dict[str, str]:
@@ -210,6 +232,7 @@ class Student:
         cached error raised from elsewhere on a replay made the failure "flaky" (no
         falsifying example shown, no diagnosis on the final replay).
         """
+        self._fatal.for_every_input = True  # the plugin shows no example for it: any input fails
         raise self._fatal.with_traceback(None)
 
     def _sandbox(self) -> Sandbox:
@@ -227,6 +250,19 @@ class Student:
         return sandbox
 
     def _request(self, header: dict, values: dict, *, what: str) -> tuple[dict, dict]:
+        fingerprint = _fingerprint(header, values)
+        context = _build_context()
+        if context is not self._example[0]:
+            self._example = (context, {})
+        if self._broken is not None:
+            recorded = self._broken_example.get(fingerprint)
+            if recorded is not None:
+                return recorded  # an earlier call of the example that broke the child: as it answered then
+            if fingerprint == self._broken_request and (self._broken.timed_out or not _final_example()
+                                                         or not self._can_start()):
+                self._raise_broken()  # this very request broke the child: say so again, do not wait twice
+            if not _final_example():
+                reject()  # the child died on an earlier example of this check: skip this one, do not run it
         sandbox = self._sandbox()
         started = time.monotonic()
         try:
@@ -238,8 +274,7 @@ class Student:
         except errors.SandboxFailure as error:
             if error.timed_out:
                 self._runner.timeouts += 1
-            self._fatal = error
-            self._raise_fatal()
+            self._break(error, fingerprint)
         finally:
             self._runner.charge(started)
         for name in head.get("banned") or ():
@@ -247,12 +282,36 @@ class Student:
                 self.banned_hits.add(name)
         status = head.get("status")
         if status == "ok":
+            self._example[1][fingerprint] = (head, out)
             return head, out
-        # Later calls in this check fail the same way at once: an error that does not
-        # depend on the input (not implemented, a TypeError) is not re-run for every
-        # example Hypothesis tries while shrinking.
-        self._fatal = reply_error(head, what)
-        self._raise_fatal()
+        error = reply_error(head, what)
+        if isinstance(error, errors.MissingName):
+            self._fatal = error  # a missing name is missing for every input
+            self._raise_fatal()
+        if isinstance(error, errors.SandboxFailure):  # out of memory, or an exit: not repeated per example
+            self._break(error, fingerprint)
+        # Anything else the submission raised belongs to this input alone: raised here, from
+        # one line (see _raise_fatal), and the next call runs afresh.
+        raise error.with_traceback(None)
+
+    def _break(self, error: errors.SandboxFailure, fingerprint: str) -> None:
+        """The call ``fingerprint`` broke the child: remember it, and the answers of its example's calls
+        before it (a replay of that example gets them back without a child), then raise."""
+        self._broken, self._broken_request = error, fingerprint
+        self._broken_example = dict(self._example[1])
+        self._raise_broken()
+
+    def _can_start(self) -> bool:
+        """Whether a call now gets a child (a live one, or a new one within the limits)."""
+        runner = self._runner
+        if runner.sandbox is not None and runner.sandbox.alive:
+            return True
+        return (runner.refusal is None and runner.timeouts < MAX_TIMEOUTS
+                and runner.used < runner.limits.total_seconds)
+
+    def _raise_broken(self) -> None:
+        """Raise the error of the call that killed the child, from one line (see _raise_fatal)."""
+        raise self._broken.with_traceback(None)
 
 
 class RemoteObject:
@@ -352,6 +411,52 @@ def _frames(head: dict[str, Any]) -> tuple:
             frames.append(results.StudentFrame(line=f["line"], function=str(f.get("function", ""))[:200],
                                        source=str(f.get("source", ""))[:500]))
     return tuple(frames)
+
+
+def _build_context() -> Any:
+    """Hypothesis's context of the example being run (one per example), or None outside Hypothesis."""
+    try:
+        return current_build_context()
+    except Exception:  # not inside a Hypothesis test
+        return None
+
+
+def _final_example() -> bool:
+    """True on Hypothesis's final replay of a failing example, or outside Hypothesis."""
+    context = _build_context()
+    return context is None or bool(context.is_final)
+
+
+def _fingerprint(header: dict, values: Any) -> str:
+    """A digest of one request: the same request (same inputs, same weights) gives the same digest. The
+    object's number is left out: a fresh child numbers the objects of a replayed example afresh."""
+    digest = hashlib.sha1(repr(sorted(((k, v) for k, v in header.items() if k not in ("obj", "target")),
+                                      key=str)).encode())
+    target = header.get("target")
+    if isinstance(target, dict):
+        digest.update(repr(sorted(((k, v) for k, v in target.items() if k != "obj"), key=str)).encode())
+
+    def walk(value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            digest.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(value, np.ndarray):
+            digest.update(f"A{value.dtype}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, dict):
+            for key in sorted(value, key=str):
+                digest.update(repr(key).encode())
+                walk(value[key])
+        elif isinstance(value, (list, tuple)):
+            digest.update(f"L{len(value)}".encode())
+            for item in value:
+                walk(item)
+        else:
+            digest.update(repr(value).encode())
+
+    walk(values)
+    return digest.hexdigest()
 
 
 def _signature(args, kwargs) -> str:

@@ -26,6 +26,10 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SAMPLES = Path(__file__).resolve().parents[1] / "grader" / "outputs" / "test_report.py"
+# Each reason starts with "browser tests": tests/conftest.py repeats those in the summary of every run.
+SKIP_NO_PLAYWRIGHT = "browser tests need Playwright: pip install -e '.[test]' (the browser itself is the system's)"
+SKIP_NO_CHROMIUM = ("browser tests need Chromium at {path}: apt-get install chromium (Debian, Ubuntu), or set "
+                    "CHROMIUM=/path/to/chromium (the README says how)")
 
 
 def _samples():
@@ -40,9 +44,9 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+        pytest.skip(SKIP_NO_PLAYWRIGHT)
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(SKIP_NO_CHROMIUM.format(path=CHROMIUM))
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield chromium
@@ -63,6 +67,7 @@ def reports(tmp_path_factory):
                                 started_at="2024-05-02T08:00:00+00:00", duration=61.0)
     report.write_class_report(batch, root)
     report.write_student_report(samples.learning_result(), root / "eve")  # 03: loss curves, not in the class
+    report.write_student_report(samples.grouped_result(), root / "fay")   # one mistake behind three failures
     return root
 
 
@@ -210,5 +215,24 @@ def test_print_layout(browser, reports, screenshots):
         pdf = visit.page.pdf(format="A4", print_background=True)
         assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
         visit.check_clean()
+    finally:
+        visit.close()
+
+
+def test_one_mistake_behind_three_failures_is_one_box_that_links_to_them(browser, reports, screenshots):
+    visit = Visit(browser, reports / "fay" / "02_multihead.html")
+    try:
+        page = visit.page
+        visit.check_clean()
+        box = page.locator("section.mistakes div.diagnosis")
+        assert box.count() == 1 and box.first.is_visible()
+        assert box.first.inner_text().startswith("One mistake explains 3 failed checks")
+        column = page.locator("nav.toc td.mistake")
+        assert "Your scores are not divided by sqrt(d_k)" in column.all_inner_texts()
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+        box.first.locator("a", has_text="Padding mask").click()
+        assert page.url.endswith("#" + page.locator("section.check", has_text="Padding mask").first.get_attribute("id"))
+        assert page.locator("p.advice").first.is_visible()
+        page.screenshot(path=str(screenshots / "student-fay-grouped.png"), full_page=True)
     finally:
         visit.close()

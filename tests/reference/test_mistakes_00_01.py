@@ -31,13 +31,17 @@ def _ratio(got, exact, same) -> float:
 # -- 01_softmax: inputs of the kinds the checks draw, at the sizes they use -----------
 
 SOFTMAX_INPUTS = [
-    SoftmaxInputs(shape=(3, 4, 5), dim=dim, values=values, mask_kind=mask, seed=11, dtype=dtype, huge_masked=huge)
+    SoftmaxInputs(shape=(3, 4, 5), dim=dim, values=values, mask_kind=mask, seed=11, dtype=dtype, huge_masked=huge,
+                  neg_inf_masked=neg_inf)
     for dim in (1, -1)
-    for values, mask, huge in (("normal", "none", False), ("large", "none", False), ("neg_inf", "none", False),
-                               ("normal", "full", False), ("normal", "fully_masked", False),
-                               ("normal", "full", True), ("normal", "broadcast", False))
+    for values, mask, huge, neg_inf in (("normal", "none", False, False), ("large", "none", False, False),
+                                        ("neg_inf", "none", False, False), ("normal", "full", False, False),
+                                        ("normal", "fully_masked", False, False), ("normal", "full", True, False),
+                                        ("normal", "broadcast", False, False), ("far", "full", False, True))
     for dtype in (torch.float32, torch.float64)
 ]
+# Computing in float32 is a near miss by nature: it is matched within float32's own budget, not these.
+FAR_MISTAKES = [m for m in softmax_mistakes.MISTAKES if not m.precision]
 
 
 def _softmax_case(inputs: SoftmaxInputs, mistake):
@@ -48,7 +52,7 @@ def _softmax_case(inputs: SoftmaxInputs, mistake):
     return softmax_mistakes.run(mistake, x, mask, inputs.dim), exact, same
 
 
-@pytest.mark.parametrize("mistake", softmax_mistakes.MISTAKES, ids=lambda m: m.id)
+@pytest.mark.parametrize("mistake", FAR_MISTAKES, ids=lambda m: m.id)
 def test_every_softmax_mistake_is_far_outside_the_tolerance(mistake):
     ratios = []
     for inputs in SOFTMAX_INPUTS:
@@ -63,7 +67,7 @@ def test_every_softmax_mistake_is_far_outside_the_tolerance(mistake):
 @pytest.mark.parametrize("inputs", SOFTMAX_INPUTS, ids=repr)
 def test_softmax_mistakes_are_either_right_or_far(inputs):
     """On each input, a mistake gives the right answer (then it is never diagnosed) or one far from it."""
-    for mistake in softmax_mistakes.MISTAKES:
+    for mistake in FAR_MISTAKES:
         try:
             got, exact, same = _softmax_case(inputs, mistake)
         except ValueError:
@@ -110,13 +114,13 @@ def _simple_ratio(inputs, mistake) -> float:
     return _ratio(got, exact, same)
 
 
-@pytest.mark.parametrize("mistake", attention_mistakes.SDPA, ids=lambda m: m.id)
+@pytest.mark.parametrize("mistake", [m for m in attention_mistakes.SDPA if not m.precision], ids=lambda m: m.id)
 def test_every_sdpa_mistake_is_far_outside_the_tolerance(mistake):
     ratios = [r for r in (_sdpa_ratio(i, mistake) for i in ATTENTION_INPUTS) if r == r]
     assert ratios and max(ratios) > FAR, f"{mistake.id}: at most {max(ratios or [0]):.3g}x the tolerance"
 
 
-@pytest.mark.parametrize("mistake", attention_mistakes.SIMPLE, ids=lambda m: m.id)
+@pytest.mark.parametrize("mistake", [m for m in attention_mistakes.SIMPLE if not m.precision], ids=lambda m: m.id)
 def test_every_simple_attention_mistake_is_far_outside_the_tolerance(mistake):
     ratios = [r for r in (_simple_ratio(i, mistake) for i in SIMPLE_INPUTS) if r == r]
     assert ratios and max(ratios) > FAR, f"{mistake.id}: at most {max(ratios or [0]):.3g}x the tolerance"
@@ -124,14 +128,14 @@ def test_every_simple_attention_mistake_is_far_outside_the_tolerance(mistake):
 
 @pytest.mark.parametrize("inputs", ATTENTION_INPUTS, ids=repr)
 def test_sdpa_mistakes_are_either_right_or_far(inputs):
-    for mistake in attention_mistakes.SDPA:
+    for mistake in (m for m in attention_mistakes.SDPA if not m.precision):
         ratio = _sdpa_ratio(inputs, mistake)
         assert ratio != ratio or ratio <= 1 or ratio > FAR, (mistake.id, ratio)
 
 
 @pytest.mark.parametrize("inputs", SIMPLE_INPUTS, ids=repr)
 def test_simple_attention_mistakes_are_either_right_or_far(inputs):
-    for mistake in attention_mistakes.SIMPLE:
+    for mistake in (m for m in attention_mistakes.SIMPLE if not m.precision):
         ratio = _simple_ratio(inputs, mistake)
         assert ratio != ratio or ratio <= 1 or ratio > FAR, (mistake.id, ratio)
 

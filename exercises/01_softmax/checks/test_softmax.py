@@ -37,6 +37,11 @@ MSG_NOT_ZERO = "{what} get weight {value:.3g} at index {index}; they must get ex
 MSG_NOT_INVARIANT = ("{fn}(x + c) differs from {fn}(x) for a constant c along dim (|c| up to 1e4): "
                      "softmax does not change when every entry of a slice moves by the same amount.")
 MSG_NEGATIVE = "{fn}'s output has a negative weight {value:.3g} at index {index}."
+ADVICE_ALL_NEG_INF = ("A slice whose entries are all -inf does not come out as zeros in your softmax (torch.softmax "
+                      "gives NaN there too). The contract leaves that case open for softmax, so it costs no "
+                      "points; masked_softmax must give zeros for a fully masked slice, and reusing a softmax "
+                      "that already does makes that easy: replace a non-finite max by 0 and divide only where "
+                      "the sum is > 0.")
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -61,55 +66,89 @@ def oracle(x: torch.Tensor, mask, dim: int):
     return kit.oracle_pair(lambda dtype: reference(x.to(dtype), mask, dim), dtype=x.dtype)
 
 
-def matching(got, x, mask, dim, *, skip_right: bool = True) -> list:
-    """Known mistakes (computed in x's dtype) whose output equals ``got`` within the check's budget.
+def observe(got, x, mask, dim, *, student=None, blank=None) -> None:
+    """Record the submission's answer ``got`` on (x, mask, dim) for the diagnosis of the whole submission.
 
-    With ``skip_right``, mistakes that give the right answer on this input are left out.
+    Each known mistake's answer is computed in x's dtype (overflow included). ``blank``: slices
+    the contract leaves open (all -inf in plain softmax), set to 0 in every answer compared.
     """
     exact, same = oracle(x, mask, dim)
-    allowed = compare.allowed_error(same, exact)
-    return diagnose.matching((got,), mistakes.MISTAKES, lambda m: (mistakes.run(m, x, mask, dim),),
-                             (allowed,), correct=(exact,) if skip_right else None)
+    if not isinstance(got, torch.Tensor) or got.shape != exact.shape:
+        return
+
+    def cut(value):
+        return value if blank is None else value.masked_fill(blank, 0.0)
+
+    def loose():  # what computing in float32 costs: the budget of the float32 reference
+        return (compare.allowed_error(cut(reference(x.float(), mask, dim)), cut(exact)),)
+
+    diagnose.observe((cut(got),), exact=(cut(exact),), allowed=(compare.allowed_error(cut(same), cut(exact)),),
+                     compute=lambda switches: (cut(mistakes.compute(x, mask, dim, **switches)),),
+                     bank=mistakes.SOFTMAX if mask is None else mistakes.MASKED,
+                     loose=loose if x.dtype == torch.float64 else None,
+                     again=None if student is None else lambda: (cut(call(student, x, mask, dim).value),))
 
 
-def disambiguate(student, found: list, inputs: SoftmaxInputs | None) -> list:
-    """Narrow several matching mistakes down by asking the submission about richer inputs.
+def probes(inputs: SoftmaxInputs) -> list[SoftmaxInputs]:
+    """Richer fixed inputs of the kind of ``inputs``, asked about on the final example.
 
     Shrunk examples are tiny (a slice of two entries), where many mistakes agree. Fixed
-    (3, 4, 5) inputs of the same kind, then without huge masked values, then with values
-    up to 1e4, separate them: a mistake stays only while it gives what the submission
-    gives there too (right answers included).
+    (3, 4, 5) inputs of the same kind, then without masked extremes, then with values up to
+    1e4, separate them.
     """
-    if student is None or inputs is None:
-        return found
-    kinds = dict.fromkeys(((inputs.values, inputs.huge_masked), (inputs.values, False), ("large", False)))
-    probes = [SoftmaxInputs(shape=(3, 4, 5), dim=1, values=values, mask_kind=inputs.mask_kind, seed=11,
-                            dtype=inputs.dtype, huge_masked=huge) for values, huge in kinds]
+    kinds = dict.fromkeys(((inputs.values, inputs.huge_masked, inputs.neg_inf_masked),
+                           (inputs.values, False, False), ("large", False, False)))
+    return [SoftmaxInputs(shape=(3, 4, 5), dim=1, values=values, mask_kind=inputs.mask_kind, seed=11,
+                          dtype=inputs.dtype, huge_masked=huge, neg_inf_masked=neg_inf)
+            for values, huge, neg_inf in kinds]
 
-    def ask(rich):
+
+def ask_probes(student, inputs: SoftmaxInputs | None) -> None:
+    """On the final example, the submission's answers to the richer inputs, recorded too."""
+    if student is None or inputs is None or not kit.final_example():
+        return
+    for rich in probes(inputs):
         x, mask = rich.tensors()
-        return compare.expect_tensor(call(student, x, mask, rich.dim).value, name="output",
-                                     like=reference(x, mask, rich.dim))
+        try:
+            got = call(student, x, mask, rich.dim).value
+        except kit.StudentError:
+            continue
+        observe(got, x, mask, rich.dim, blank=open_slices(x, mask, rich.dim))
 
-    return kit.narrow(found, probes, ask=ask,
-                      matching=lambda got, rich: matching(got, *rich.tensors(), rich.dim, skip_right=False))
+
+def diagnosis_of(got, x, mask, dim, student=None, inputs: SoftmaxInputs | None = None) -> None:
+    """Record a wrong answer (and, on the final example, the answers to richer inputs). The name
+    comes from the diagnosis of the whole submission, after the last check."""
+    observe(got, x, mask, dim, student=student, blank=open_slices(x, mask, dim))
+    ask_probes(student, inputs)
 
 
-def diagnosis_of(got, x, mask, dim, student=None, inputs: SoftmaxInputs | None = None) -> str | None:
-    """The known mistake whose output equals ``got``, if any (narrowed down with ``student``)."""
-    if not kit.final_example():
+def open_slices(x, mask, dim) -> torch.Tensor | None:
+    """For plain softmax, the slices of all -inf (the contract leaves them open); None if there are none."""
+    if mask is not None:
         return None
-    return diagnose.describe(disambiguate(student, matching(got, x, mask, dim), inputs))
+    empty = empty_slices(x, None, dim)
+    return empty if bool(empty.any()) else None
 
 
 def check_values(got, x, mask, dim, *, hint: str = HINT_VALUES, student=None,
                  inputs: SoftmaxInputs | None = None) -> torch.Tensor:
-    """Fail with a description (and a diagnosis) unless ``got`` is the softmax of x (within budget)."""
+    """Fail with a description unless ``got`` is the softmax of x (within budget); record the answer.
+
+    For plain softmax, a slice of all -inf is left out of the comparison (the contract leaves it
+    open) and advised on when it is not zeros.
+    """
     fn = function_of(mask)
     exact, same = oracle(x, mask, dim)
     got = compare.expect_tensor(got, name=f"{fn}'s output", like=same)
+    blank = open_slices(x, mask, dim)
+    observe(got, x, mask, dim, student=student, blank=blank)
+    if blank is not None:
+        if student is not None and not bool((got.detach()[blank] == 0).all()):
+            student.show(advice=ADVICE_ALL_NEG_INF)
+        got, exact, same = (t.masked_fill(blank, 0.0) for t in (got, exact, same))
     compare.assert_close(got, oracle=exact, ref=same, name=f"{fn}'s output",
-                         diagnose=lambda g: diagnosis_of(g, x, mask, dim, student, inputs), hint=hint)
+                         diagnose=lambda _: ask_probes(student, inputs), hint=hint)
     return got
 
 
@@ -130,11 +169,13 @@ def empty_slices(x: torch.Tensor, mask, dim: int) -> torch.Tensor:
     return torch.broadcast_to(~keep.any(dim=dim, keepdim=True), x.shape)
 
 
-def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int) -> None:
-    x, mask = inputs.tensors()
+def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int, *, dtype: torch.dtype | None = None) -> None:
+    """The gradient of x (in ``dtype``, default the bundle's) equals the reference's, once the values are
+    right (a wrong output explains a wrong gradient: that is said first). Slices the contract leaves
+    open (all -inf in plain softmax) are left out."""
+    x, mask = inputs.tensors(dtype)
     d_out = randn(x.shape, seed=grad_seed, dtype=x.dtype)
     reply = call(student, x, mask, inputs.dim, grad=Grad(wrt=(0,), grad_outputs=(d_out,)))
-    # A wrong output explains a wrong gradient: say so first (with the diagnosis).
     check_values(reply.value, x, mask, inputs.dim, student=student, inputs=inputs)
     kit.require_graph(reply, hint="Use torch operations on x all the way; do not call .detach(), "
                                   ".numpy(), torch.tensor(...) or torch.no_grad() on the way.")
@@ -144,7 +185,11 @@ def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int) -> None:
     if got is None:
         raise CheckFailure("No gradient of x: x is not used in a differentiable way.")
     compare.expect_tensor(got, name="the gradient of x", like=leaf.grad)
-    compare.assert_close(got, oracle=leaf.grad, ref=leaf.grad, name="the gradient of x", budget="grad",
+    expected = leaf.grad
+    blank = open_slices(x, mask, inputs.dim)
+    if blank is not None:
+        got, expected = got.masked_fill(blank, 0.0), expected.masked_fill(blank, 0.0)
+    compare.assert_close(got, oracle=expected, ref=expected, name="the gradient of x", budget="grad",
                          hint=HINT_EMPTY + " Keep infinities out of every branch of torch.where: "
                               "0 * inf in a backward pass is NaN even in the branch that is not picked.")
 
@@ -249,7 +294,11 @@ def test_softmax_large_values(student, inputs):
 @pytest.mark.points(1)
 @given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), values=("neg_inf",)))
 def test_softmax_neg_inf(student, inputs):
-    """-inf entries get weight exactly 0; a slice of all -inf is all zeros"""
+    """-inf entries get weight exactly 0
+
+    A slice of all -inf is left open by the contract (torch.softmax gives NaN): whatever your
+    softmax gives there costs nothing, and the report advises on it.
+    """
     x, _ = inputs.tensors()
     got = check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
                        student=student, inputs=inputs, hint=HINT_EMPTY)
@@ -262,7 +311,10 @@ def test_softmax_neg_inf(student, inputs):
 @settings(max_examples=15)
 @given(inputs=softmax_inputs(values=("normal", "neg_inf")), grad_seed=st.integers(0, 1000))
 def test_softmax_gradients(student, inputs, grad_seed):
-    """softmax's gradient equals the true softmax's (float64, with -inf entries)"""
+    """softmax's gradient equals the true softmax's (float64, with -inf entries)
+
+    Not on a slice of all -inf, which the contract leaves open.
+    """
     check_gradients(student, inputs, grad_seed)
 
 
@@ -286,7 +338,7 @@ def test_masked_softmax_matches_reference(student, inputs):
 
 
 @pytest.mark.points(1)
-@given(inputs=softmax_inputs(dtypes=LOW_PRECISION, masks=("full", "fully_masked")))
+@given(inputs=softmax_inputs(dtypes=LOW_PRECISION, masks=("full", "broadcast")))
 def test_masked_softmax_dtypes(student, inputs):
     """masked_softmax keeps float16, bfloat16 and float32, and is accurate in each"""
     x, mask = inputs.tensors()
@@ -315,21 +367,45 @@ def test_masked_entries_exactly_zero(student, inputs):
 
 
 @pytest.mark.points(2)
-@given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), masks=("fully_masked",)))
-def test_fully_masked_slices(student, inputs):
-    """A fully masked slice is all zeros (no NaN, not uniform)"""
+@given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), masks=("fully_masked",)),
+       grad_seed=st.integers(0, 1000))
+def test_fully_masked_slices(student, inputs, grad_seed):
+    """A fully masked slice is all zeros (no NaN, not uniform), with finite, right gradients
+
+    This check owns the fully masked slice: the other masked checks draw none, so one mistake
+    there costs these points only.
+    """
     x, mask = inputs.tensors()
     dim = inputs.dim
     got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=HINT_EMPTY,
                        student=student, inputs=inputs)
     check_exact_zeros(got, empty_slices(x, mask, dim), "Fully masked slices", HINT_EMPTY)
+    check_gradients(student, inputs, grad_seed, dtype=torch.float64)
+
+
+@pytest.mark.points(1)
+@given(inputs=softmax_inputs(dtypes=(torch.float32, torch.float64), values=("far", "normal"),
+                             masks=("full", "broadcast"), neg_inf_masked=True))
+def test_masked_softmax_extreme_values(student, inputs):
+    """masked_softmax with -inf at masked entries and real entries far below 0 (x ~ -1000)
+
+    -inf * 0 is NaN, and exp(-1000) underflows even in float64: only a max taken over the
+    entries that take part keeps the real entries' weights.
+    """
+    x, mask = inputs.tensors()
+    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim, student=student, inputs=inputs,
+                 hint="Take the max over the entries that take part (masked ones set to -inf first), and "
+                      "never multiply x itself by the mask.")
 
 
 @pytest.mark.points(2)
 @settings(max_examples=15)
-@given(inputs=softmax_inputs(masks=("full", "fully_masked")), grad_seed=st.integers(0, 1000))
+@given(inputs=softmax_inputs(masks=("full", "broadcast")), grad_seed=st.integers(0, 1000))
 def test_masked_softmax_gradients(student, inputs, grad_seed):
-    """masked_softmax's gradient is finite and right, fully masked slices included"""
+    """masked_softmax's gradient is right (float64)
+
+    Fully masked slices are test_fully_masked_slices' to judge, gradients included.
+    """
     check_gradients(student, inputs, grad_seed)
 
 

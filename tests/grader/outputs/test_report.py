@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html.parser
 import math
 import shutil
@@ -210,9 +211,9 @@ def test_header_has_score_run_details_and_the_command():
     text = " ".join(header.text().split())
     assert "02_multihead" in tree.find("h1")[0].text()
     assert "Score: 2 / 4" in text and "(50.0%)" in text
-    for expected in ("Seed", "1234", "cpu", "namespaces", "torch 2.13.0", "grader 0.1.0", "2024-05-01 12:34 UTC",
-                     "grade exercises/02_multihead --submission students/ada/solution.py"):
+    for expected in ("Seed", "1234", "cpu", "namespaces", "torch 2.13.0", "grader 0.1.0", "2024-05-01 12:34 UTC"):
         assert expected in text
+    assert meta(tree)["Reproduce"] == "grade exercises/02_multihead --seed 1234"
     meter = header.find("svg", **{"class": "meter"})[0]
     assert meter.attrs["role"] == "img" and "2 of 4" in meter.attrs["aria-label"]
     assert tree.find("style") and not tree.find("link") and not tree.find("script")
@@ -238,7 +239,7 @@ def test_failed_check_shows_diagnosis_mismatch_example_and_default_hint():
     rows = {tr.find("th")[0].text(): tr.find("td")[0].text() for tr in check.find("table", class_="figures")[0].iter("tr")}
     assert rows["Mismatched elements"] == "3 of 8 (37.5%)"
     assert "0.412 at index (0, 2)" in rows["Greatest absolute difference"] and "1e-09 allowed" in rows["Greatest absolute difference"]
-    assert rows["Greatest relative difference"] == "very large at index (0, 3), where the expected value is 0"
+    assert rows["Greatest relative difference"] == "not defined: the expected value is 0 at index (0, 3)"
     assert not check.find("pre", class_="details")                          # the mismatch is a table, not text
     example = check.find("pre", class_="example")[0].text()
     assert example == EXAMPLE
@@ -439,3 +440,108 @@ def test_a_checks_own_details_are_shown_beside_the_mismatch_table():
     page = parse(report.render_student(_grade([extra])))
     details = page.find("pre", class_="details")[0].text()
     assert details == "The weights of head 1 are off."
+
+
+# -- one mistake said once, advice, what the student can rerun ---------------------------------
+
+MISTAKE = "Your scores are not divided by sqrt(d_k): use Q K^T / sqrt(head_dim)."
+
+
+def _diagnosed(check_id: str, title: str, points: float, diagnosis: str | None = MISTAKE,
+               hint: str | None = "Use Q K^T / sqrt(head_dim).") -> results.CheckResult:
+    return results.CheckResult(check_id=check_id, title=title, points=0.0, max_points=points,
+                               status=results.FAILED, kind=results.KIND_WRONG, summary="Wrong values in weights.",
+                               diagnosis=diagnosis, hint=hint, mistakes=("no_scale",) if diagnosis else ())
+
+
+def grouped_result() -> results.GradeResult:
+    """Three failures explained by one mistake, one by nothing known, one pass with advice."""
+    advised = results.CheckResult(check_id="test_softmax_neg_inf", title="-inf entries get weight 0", points=1.0,
+                                  max_points=1.0, status=results.PASSED,
+                                  advice="A slice of all -inf gives NaN: the contract leaves it open.")
+    return _grade([_diagnosed("test_float64", "Matches (float64)", 3.0), _diagnosed("test_causal", "Causal mask", 2.0),
+                   _diagnosed("test_padding", "Padding mask", 2.0), _diagnosed("test_other", "Other", 1.0, None, None),
+                   advised])
+
+
+def test_one_mistake_behind_several_failures_is_said_once_with_what_to_try():
+    tree = parse(report.render_student(grouped_result()))
+    mistakes = section(tree, "Likely mistake")
+    groups = mistakes.find("div", class_="diagnosis")
+    assert len(groups) == 1
+    text = " ".join(groups[0].text().split())
+    assert text.startswith("One mistake explains 3 failed checks (7 points):") and MISTAKE in text
+    assert [a.text() for a in groups[0].iter("a")] == ["Matches (float64)", "Causal mask", "Padding mask"]
+    assert "What to try next: Use Q K^T / sqrt(head_dim)." in text
+    card = section(tree, "Causal mask")
+    assert "the same mistake explains 2 other failed checks" in card.find("p", class_="diagnosis")[0].text()
+
+
+def test_the_checks_table_has_a_likely_mistake_column():
+    tree = parse(report.render_student(grouped_result()))
+    table = tree.find("nav")[0].find("table")[0]
+    assert [th.text() for th in table.find("thead")[0].iter("th")] == ["Status", "Check", "Likely mistake", "Points"]
+    cells = {tr.find("td")[1].text(): tr.find("td", class_="mistake")[0].text() for tr in table.find("tbody")[0].iter("tr")}
+    assert cells["Matches (float64)"] == "Your scores are not divided by sqrt(d_k)"
+    assert cells["Other"] == "" and cells["-inf entries get weight 0"] == ""
+
+
+def test_advice_is_shown_on_a_passed_check_and_costs_nothing():
+    result = grouped_result()
+    tree = parse(report.render_student(result))
+    advice = section(tree, "-inf entries").find("p", class_="advice")[0].text()
+    assert "no points depend on it" in advice and "contract leaves it open" in advice
+    assert next(c for c in result.checks if c.advice).points == 1.0
+
+
+def test_reproduce_never_shows_the_graders_paths():
+    """A class graded from /home/teacher/... : the student sees their own command, on their own copy."""
+    for submission, command in (("/home/teacher/class-7/alice/solution.py", "grade exercises/02_multihead"),
+                                ("/home/teacher/class-7/bob.py", "grade exercises/02_multihead --submission bob.py")):
+        result = _grade([_passed("test_constructor", "Constructor")], submission=submission, seed=0,
+                        command=f"grade /home/teacher/exercises/02_multihead --submission {submission}")
+        tree = parse(report.render_student(result))
+        assert meta(tree)["Reproduce"] == command
+        assert "/home/teacher/exercises" not in report.render_student(result)
+
+
+def test_a_file_that_does_not_load_shows_the_line_and_its_source():
+    check = results.CheckResult(
+        check_id="test_constructor", title="Constructor", points=0.0, max_points=2.0, status=results.FAILED,
+        kind=results.KIND_LOAD_ERROR, summary="solution.py could not be imported (line 7): NameError: name 'nn' is "
+                                              "not defined",
+        traceback=(results.StudentFrame(line=7, function="<module>", source="class MHA(nn.Module):"),))
+    result = _grade([check], load_error="NameError: name 'nn' is not defined")
+    box = section(parse(report.render_student(result)), "could not be loaded")
+    text = " ".join(box.text().split())
+    assert "(line 7)" in text and "class MHA(nn.Module):" in text and "raised here" in text
+
+
+def test_a_relative_difference_against_zero_is_not_a_huge_number():
+    from grader.kit import compare
+    m = compare.mismatch(torch.tensor([0.0015, 0.5]), torch.tensor([0.0015, 0.0]), torch.tensor(1e-9), name="w")
+    assert math.isinf(m.max_rel) and m.max_rel_index == (1,)           # only the expected 0 is off: inf there
+    m = compare.mismatch(torch.tensor([0.002, 0.5]), torch.tensor([0.001, 0.0]), torch.tensor(1e-9), name="w")
+    assert m.max_rel == pytest.approx(1.0) and m.max_rel_index == (0,)  # the expected 0 does not win the max
+    rows = dict(report.mismatch_view(dataclasses.replace(failing_check().mismatch, max_rel=math.inf))["rows"])
+    assert rows["Greatest relative difference"].startswith("not defined: the expected value is 0")
+
+
+def test_a_small_difference_is_not_labelled_zero_in_the_heatmap():
+    from grader.outputs import svg
+    assert svg.format_value(0.0015, signed=True) == "+2e\u22123"
+    assert svg.format_value(-0.0015, signed=True) == "\u22122e\u22123"
+    assert svg.format_value(0.0, signed=True) == "0"
+    expected = torch.full((2, 2), 0.5, dtype=torch.float64)
+    got = expected.clone()
+    got[0, 0] += 0.0015                                                 # the one cell that differs, slightly
+    difference = figures.attention_heatmaps(got, expected)[2]
+    cells = svg.heatmap_view(difference, svg.scales([difference])[0], uid="d")["cells"]
+    assert cells[0]["text"] in ("+1e\u22123", "+2e\u22123") and [c["text"] for c in cells[1:]] == ["0", "0", "0"]
+
+
+def test_two_mistakes_named_together_are_both_in_the_column():
+    from grader.kit import diagnose
+    text = diagnose.MSG_PAIR.format(first=MISTAKE, second="The mask is ignored: masked positions still get weight.")
+    assert text.startswith(report.PAIR_PREFIX)
+    assert report.short_diagnosis(text) == "Your scores are not divided by sqrt(d_k) + The mask is ignored"

@@ -1,8 +1,14 @@
-"""The grading plugin's one cleaning of Hypothesis's falsifying example, which every output shows as is."""
+"""The grading plugin: its one cleaning of Hypothesis's falsifying example (which every output shows as is), the
+banned calls it names, and the diagnosis of the whole submission it gives each failed check."""
 
 from __future__ import annotations
 
+import torch
+
+from grader import errors, results
+from grader.kit import diagnose
 from grader.run import plugin
+from attention_reference.mistakes import Mistake
 
 
 def _failure_with_notes(*notes: str) -> AssertionError:
@@ -23,3 +29,82 @@ def test_the_example_loses_the_student_fixture_and_hypothesis_advice():
 
 def test_no_notes_no_example():
     assert plugin._example(AssertionError("plain")) is None
+
+
+def test_the_banned_call_named_is_the_one_the_source_makes():
+    """F.softmax runs Tensor.softmax inside: the student wrote F.softmax, and is told so."""
+    ran = {"Tensor.softmax", "torch.nn.functional.softmax"}
+    assert plugin.banned_names(("torch.nn.functional.softmax",), ran) == ["torch.nn.functional.softmax"]
+    assert plugin.banned_names((), {"Tensor.softmax"}) == ["Tensor.softmax"]  # built at run time: what ran
+
+
+def test_a_banned_module_that_is_not_installed_is_the_ban_not_an_import_error():
+    error = errors.SubmissionLoadError("solution.py could not be imported (line 4): ModuleNotFoundError: No module "
+                                       "named 'scipy'")
+    assert plugin._banned_module_missing(error, ("scipy.special.softmax",)) == ["scipy.special.softmax"]
+    assert plugin._banned_module_missing(error, ()) == []
+    other = errors.SubmissionLoadError("solution.py could not be imported: ModuleNotFoundError: No module named 'foo'")
+    assert plugin._banned_module_missing(other, ("scipy.special.softmax",)) == []
+
+
+# -- the diagnosis of the whole submission ------------------------------------------------
+
+SCALE = Mistake("no_scale", "Not scaled: divide by sqrt(d).", {"scale": 0.5})
+SHIFT = Mistake("shifted", "Shifted by one: no.", {"shift": 1.0})
+BANK = (SCALE, SHIFT)
+
+
+def _compute(x):
+    return lambda switches: (x * switches.get("scale", 1.0) + switches.get("shift", 0.0),)
+
+
+def _observed(x, got, check):
+    found = diagnose.Findings()
+    obs = diagnose.Observation(got=(got,), compute=_compute(x), allowed=(torch.tensor(1e-9),),
+                               wrong=not torch.allclose(got, x), bank=BANK, check=check)
+    found.observations.append(obs)
+    return found
+
+
+def _failed(check_id):
+    return results.CheckResult(check_id=check_id, title=check_id, points=0.0, max_points=1.0, status=results.FAILED,
+                               kind=results.KIND_WRONG, summary="Wrong values.")
+
+
+def _passed(check_id):
+    return results.CheckResult(check_id=check_id, title=check_id, points=1.0, max_points=1.0, status=results.PASSED)
+
+
+def test_one_mistake_that_explains_every_answer_names_every_failure():
+    x = torch.tensor([1.0, 2.0])
+    checks = [_failed("a"), _failed("b"), _passed("c")]
+    named = plugin.diagnose_all(checks, {"a": _observed(x, x * 0.5, "a"), "b": _observed(2 * x, x, "b"),
+                                         "c": _observed(torch.zeros(2), torch.zeros(2), "c")})
+    assert [c.diagnosis for c in named] == [SCALE.message, SCALE.message, None]
+    assert named[0].mistakes == ("no_scale",) and named[0].hint == "Divide by sqrt(d)."
+
+
+def test_two_mistakes_together_are_named_together():
+    x = torch.tensor([1.0, 2.0])
+    named = plugin.diagnose_all([_failed("a")], {"a": _observed(x, x * 0.5 + 1.0, "a")})
+    assert named[0].mistakes == ("no_scale", "shifted")
+    assert SCALE.message in named[0].diagnosis and SHIFT.message in named[0].diagnosis
+
+
+def test_a_mistake_a_passed_check_rules_out_is_never_named():
+    """The wrong answer at x = 0 (1) is the shift's; the check that passed answered x = 5 right, which neither
+    the shift (6) nor shift and scale together (3.5) would: no name, rather than a wrong one."""
+    zero, five = torch.zeros(2), torch.full((2,), 5.0)
+    alone = plugin.diagnose_all([_failed("a")], {"a": _observed(zero, zero + 1.0, "a")})
+    assert alone[0].mistakes == ("shifted",)
+    named = plugin.diagnose_all([_failed("a"), _passed("b")], {"a": _observed(zero, zero + 1.0, "a"),
+                                                               "b": _observed(five, five, "b")})
+    assert named[0].diagnosis is None and named[0].mistakes == ()
+
+
+def test_randomness_is_named_instead_of_any_mistake():
+    x = torch.tensor([1.0, 2.0])
+    random = _observed(x, x * 0.5, "a")
+    random.nondeterministic = True
+    named = plugin.diagnose_all([_failed("a")], {"a": random})
+    assert named[0].diagnosis == diagnose.MSG_NONDETERMINISTIC and named[0].mistakes == ("nondeterministic",)

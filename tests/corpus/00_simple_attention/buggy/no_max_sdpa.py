@@ -1,8 +1,8 @@
 # corpus: buggy
-# fails: test_sdpa_rows_sum_to_one
+# fails: test_sdpa_rows_sum_to_one test_sdpa_half_precision
 # diagnosis: Without subtracting the largest score
 # passes: test_sdpa_matches_reference
-"""Buggy: sdpa without the max. Mutation: test_sdpa_rows_sum_to_one catches it, test_sdpa_matches_reference does not."""
+"""Buggy: sdpa without the max. Mutation: test_sdpa_rows_sum_to_one and test_sdpa_half_precision (scores of order 20 in float16) catch it, test_sdpa_matches_reference does not."""
 import math
 
 import numpy as np

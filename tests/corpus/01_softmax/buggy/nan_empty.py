@@ -1,8 +1,8 @@
 # corpus: buggy
-# fails: test_fully_masked_slices test_softmax_neg_inf
+# fails: test_fully_masked_slices
 # diagnosis: gives NaN
-# passes: test_softmax_matches_reference test_masked_softmax_matches_reference
-"""Buggy: the textbook softmax after masked_fill(-inf): an empty slice is NaN. Mutation: test_fully_masked_slices and test_softmax_neg_inf catch it, the plain comparisons do not."""
+# passes: test_softmax_matches_reference test_masked_softmax_matches_reference test_softmax_neg_inf test_softmax_gradients test_masked_softmax_gradients test_masked_softmax_dtypes
+"""Buggy: the textbook softmax after masked_fill(-inf): an empty slice is NaN. Mutation: test_fully_masked_slices catches it, the plain comparisons do not; it costs that check alone (the all -inf slice of plain softmax is advice, and the gradient checks draw no empty slice)."""
 import torch
 
 

@@ -1,7 +1,7 @@
 # corpus: buggy
 # fails: test_fully_masked_slices test_masked_softmax_dtypes
 # diagnosis: uniform weights
-# passes: test_softmax_matches_reference test_masked_softmax_matches_reference
+# passes: test_softmax_matches_reference test_masked_softmax_matches_reference test_masked_softmax_gradients
 """Buggy: masked_fill(~mask, -1e9): fully masked slices come out uniform, and -1e9 does not fit in float16. Mutation: test_fully_masked_slices and test_masked_softmax_dtypes catch it, test_masked_softmax_matches_reference does not."""
 import torch
 

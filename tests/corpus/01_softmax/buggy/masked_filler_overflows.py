@@ -1,5 +1,10 @@
-# corpus: correct
-"""Correct: left-out entries get 0 by multiplying exp by the mask (never exp of -inf); softmax on its own."""
+# corpus: buggy
+# fails: test_masked_softmax_extreme_values
+# diagnosis: exp(0 - max) overflows
+# passes: test_masked_softmax_matches_reference test_masked_entries_exactly_zero test_fully_masked_slices test_masked_softmax_gradients
+"""Buggy (was in the correct corpus until real scores far below 0 were drawn): left-out entries are replaced
+by 0 before exp and zeroed after by multiplying by the mask. With the real entries near -1000, exp(0 - max)
+= exp(1000) overflows and inf * 0 is NaN. Softmax on its own is right."""
 import torch
 
 

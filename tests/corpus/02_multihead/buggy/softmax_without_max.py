@@ -1,0 +1,39 @@
+# corpus: buggy
+# fails: test_large_scores
+# diagnosis: without subtracting each row's max
+# passes: test_matches_reference_float64 test_matches_reference_float32 test_causal_mask test_padding_mask test_half_precision
+"""Buggy: a hand-written softmax inside attention, exp without the max. Right at scores of order 1, in float16
+too; NaN at realistic magnitudes (exp overflows float32 at 88, float16 at 11). Only test_large_scores sees it."""
+import math
+
+import torch
+
+
+class MultiHeadAttention(torch.nn.Module):
+    def __init__(self, embed_dim, num_heads, bias=True):
+        super().__init__()
+        if embed_dim % num_heads != 0:
+            raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}")
+        self.num_heads = num_heads
+        self.q_proj = torch.nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = torch.nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.v_proj = torch.nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.out_proj = torch.nn.Linear(embed_dim, embed_dim, bias=bias)
+
+    def forward(self, query, key, value, mask=None):
+        B, Lq, E = query.shape
+        Lk = key.shape[1]
+        H = self.num_heads
+        Dh = E // H
+        q = self.q_proj(query).view(B, Lq, H, Dh).transpose(1, 2)          # (B, H, Lq, Dh)
+        k = self.k_proj(key).view(B, Lk, H, Dh).transpose(1, 2)            # (B, H, Lk, Dh)
+        v = self.v_proj(value).view(B, Lk, H, Dh).transpose(1, 2)          # (B, H, Lk, Dh)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(Dh)                   # (B, H, Lq, Lk)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        e = torch.exp(scores)                                              # no max: overflows
+        s = e.sum(dim=-1, keepdim=True)
+        weights = e / torch.where(s > 0, s, torch.ones_like(s))            # (B, H, Lq, Lk)
+        out = weights @ v                                                  # (B, H, Lq, Dh)
+        out = out.transpose(1, 2).reshape(B, Lq, E)                        # (B, Lq, E)
+        return self.out_proj(out), weights

@@ -1,0 +1,26 @@
+# corpus: buggy
+# fails: test_deterministic test_matches_reference_float64
+# diagnosis: changes between two identical calls
+"""Buggy: dropout (p=0.15) on the attention weights left on, as in tutorial code that trains with it."""
+import torch
+
+
+class AdditiveAttention(torch.nn.Module):
+    def __init__(self, query_dim, key_dim, hidden_dim):
+        super().__init__()
+        self.query_proj = torch.nn.Linear(query_dim, hidden_dim, bias=False)
+        self.key_proj = torch.nn.Linear(key_dim, hidden_dim, bias=False)
+        self.score = torch.nn.Linear(hidden_dim, 1, bias=False)
+
+    def forward(self, query, keys, values, mask=None):
+        scores = self.score(torch.tanh(self.query_proj(query)[:, None, :] + self.key_proj(keys))).squeeze(-1)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        top = scores.amax(dim=-1, keepdim=True)
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+        e = torch.exp(scores - top)
+        total = e.sum(dim=-1, keepdim=True)
+        weights = e / torch.where(total > 0, total, torch.ones_like(total))
+        weights = torch.nn.functional.dropout(weights, p=0.15)
+        context = torch.einsum("bl,bld->bd", weights, values)
+        return context, weights

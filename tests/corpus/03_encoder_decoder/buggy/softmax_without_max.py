@@ -1,0 +1,24 @@
+# corpus: buggy
+# fails: test_large_scores
+# diagnosis: without subtracting each row's max
+# passes: test_matches_reference_float64 test_matches_reference_float32 test_padding_mask test_fully_masked_rows
+"""Buggy: exp of the scores without the row's max: right at scores of order 1, NaN at scores near 100."""
+import torch
+
+
+class AdditiveAttention(torch.nn.Module):
+    def __init__(self, query_dim, key_dim, hidden_dim):
+        super().__init__()
+        self.query_proj = torch.nn.Linear(query_dim, hidden_dim, bias=False)
+        self.key_proj = torch.nn.Linear(key_dim, hidden_dim, bias=False)
+        self.score = torch.nn.Linear(hidden_dim, 1, bias=False)
+
+    def forward(self, query, keys, values, mask=None):
+        scores = self.score(torch.tanh(self.query_proj(query)[:, None, :] + self.key_proj(keys))).squeeze(-1)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        e = torch.exp(scores)
+        total = e.sum(dim=-1, keepdim=True)
+        weights = e / torch.where(total > 0, total, torch.ones_like(total))
+        context = torch.einsum("bl,bld->bd", weights, values)
+        return context, weights

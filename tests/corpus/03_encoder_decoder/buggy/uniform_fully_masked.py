@@ -1,0 +1,28 @@
+# corpus: buggy
+# fails: test_fully_masked_rows
+# diagnosis: gets uniform weights
+# passes: test_padding_mask test_matches_reference_float64 test_gradients
+"""Buggy: padding filled with -1e9, not -inf: a row with no real position gets uniform weights. The shrunk
+example has one position, where an ignored mask gives weight 1 too; the padding check passes, so the mask is
+not ignored, and that is never the name."""
+import torch
+
+
+class AdditiveAttention(torch.nn.Module):
+    def __init__(self, query_dim, key_dim, hidden_dim):
+        super().__init__()
+        self.query_proj = torch.nn.Linear(query_dim, hidden_dim, bias=False)
+        self.key_proj = torch.nn.Linear(key_dim, hidden_dim, bias=False)
+        self.score = torch.nn.Linear(hidden_dim, 1, bias=False)
+
+    def forward(self, query, keys, values, mask=None):
+        scores = self.score(torch.tanh(self.query_proj(query)[:, None, :] + self.key_proj(keys))).squeeze(-1)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, -1e9)
+        top = scores.amax(dim=-1, keepdim=True)
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+        e = torch.exp(scores - top)
+        total = e.sum(dim=-1, keepdim=True)
+        weights = e / torch.where(total > 0, total, torch.ones_like(total))
+        context = torch.einsum("bl,bld->bd", weights, values)
+        return context, weights
