@@ -139,7 +139,8 @@ def compute(query, key, value, params, num_heads, attn_mask=None, *, scale="sqrt
         if mask_layout != "broadcast":
             allowed = _relaid(allowed, B, H, mask_layout)
     if allowed is not None and mask != "after_softmax":
-        fill = -1e9 if fully_masked == "uniform" else float("-inf")
+        # a large negative fill that fits the dtype (-1e9 raises in float16; -1e4 does not, and is as uniform)
+        fill = max(-1e9, torch.finfo(scores.dtype).min) if fully_masked == "uniform" else float("-inf")
         scores = scores.masked_fill(~allowed, fill)
     if softmax == "no_max":
         exp = torch.exp(scores)                                         # overflows at large scores

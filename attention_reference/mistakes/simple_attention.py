@@ -43,6 +43,10 @@ SDPA = (
     Mistake("softmax_query_axis", "The softmax was taken over the queries (axis=-2) instead of the keys "
             "(axis=-1).", {"softmax_axis": -2},
             hint='Normalise over the keys: max and sum over axis=-1 with keepdims=True.'),
+    Mistake("softmax_axis_1", "Your softmax runs over axis 1, which is the keys' axis only for 2-D scores: "
+            "with one batch axis in front it runs over the queries, with two over a batch axis "
+            "(np.apply_along_axis(softmax, 1, ...) and sum(axis=1) do this).", {"softmax_axis": 1},
+            hint="Normalise over the last axis, whatever the rank: max and sum over axis=-1 with keepdims=True."),
     Mistake("key_T", "key.T reverses every axis of a batched array; transpose only the last two: "
             "np.swapaxes(key, -1, -2).", {"transpose": "T"},
             hint='Transpose only the last two axes: np.swapaxes(key, -1, -2).'),

@@ -73,6 +73,7 @@ MSG_NONDETERMINISTIC = ("Your output changes between two identical calls: someth
                         "left on, or random numbers drawn in forward). The README asks for no dropout.")
 HINT_NONDETERMINISTIC = ("Remove the dropout (or any torch.rand*/randn* in forward): the same inputs and weights "
                          "must always give the same output.")
+MSG_RANDOM_AND = "{first} And, whatever the randomness: {second}"
 RIGHT_KEPT = 3        # right answers kept per check (the largest): enough to rule mistakes out
 MAX_COMBINATION = 2   # mistakes tried together
 
@@ -96,6 +97,7 @@ class Observation:
     loose: Callable[[], Sequence[Any]] | None = None
     check: str = ""
     size: int = 0
+    steady: bool = False  # asked again (``again``), it answered the same
     _seen: dict = field(default_factory=dict, repr=False)
 
     def reproduced_by(self, combination: Sequence[Any]) -> bool:
@@ -186,16 +188,20 @@ def observe(got: Sequence[Any], *, exact: Sequence[Any], allowed: Sequence[Any],
     """
     got = tuple(got)
     wrong = any(not compare.matches(g, e, a) for g, e, a in zip(got, exact, allowed))
+    steady = False
     if wrong and again is not None and _final():
         try:
             second = tuple(again())
         except Exception:  # the submission failed to answer twice: nothing to compare
-            second = got
-        if len(second) != len(got) or any(not compare.matches(s, g, a) for s, g, a in zip(second, got, allowed)):
-            observe_nondeterministic()
+            second = None
+        if second is not None:
+            steady = len(second) == len(got) and all(compare.matches(s, g, a)
+                                                     for s, g, a in zip(second, got, allowed))
+            if not steady:
+                observe_nondeterministic()
     size = sum(g.numel() if isinstance(g, torch.Tensor) else int(getattr(g, "size", 0)) for g in got)
     obs = Observation(got=got, compute=compute, allowed=tuple(allowed), wrong=wrong, bank=tuple(bank),
-                      loose=loose, size=size)
+                      loose=loose, size=size, steady=steady)
     if wrong:
         if _final():
             _current.observations.append(obs)
@@ -239,6 +245,27 @@ def explain(observations: Sequence[Observation], *, max_size: int = MAX_COMBINAT
         if found:
             return found
     return []
+
+
+def explain_check(wrong: Sequence[Observation], right: Sequence[Observation]) -> list[tuple]:
+    """What explains one check's ``wrong`` answers together with every ``right`` one; failing that (code
+    with more mistakes than a pair, which its richer probes all show), what explains the example the check
+    shows, its first wrong answer, with every right one."""
+    return explain([*wrong, *right]) or explain([*wrong[:1], *right])
+
+
+def with_randomness(wrong: Sequence[Observation], right: Sequence[Observation]) -> tuple[str, str, tuple]:
+    """(diagnosis, what to try next, mistake ids) for a failed check of a submission that is random.
+
+    Randomness is named first; a single known mistake is named too where it reproduces the example
+    the check shows and that example was answered the same way twice (dropout keeps a NaN a NaN): an
+    answer that changes may match a mistake by chance."""
+    found = explain([*wrong[:1], *right], max_size=1) if wrong and wrong[0].steady else []
+    if len(found) != 1:
+        return MSG_NONDETERMINISTIC, HINT_NONDETERMINISTIC, ("nondeterministic",)
+    mistake = found[0][0]
+    return (MSG_RANDOM_AND.format(first=MSG_NONDETERMINISTIC, second=mistake.message),
+            f"{HINT_NONDETERMINISTIC} {mistake.fix}", ("nondeterministic", mistake.id))
 
 
 def part_shown(combination: tuple, wrong: Sequence[Observation]) -> tuple:
@@ -305,6 +332,11 @@ SOURCE_PATTERNS: tuple[tuple[re.Pattern, re.Pattern, str], ...] = (
      "Your masking line assumes one shape of mask. Masks only need to broadcast to the scores: a causal "
      "(Lq, Lk) mask and a (B, 1, 1, Lk) padding mask must both work. Use the mask as given, e.g. "
      "scores.masked_fill(~mask, float('-inf')), which broadcasts, instead of indexing or reshaping it."),
+    (re.compile(r"matmul: Input operand \d+ has a mismatch in its core dimension|shapes \([\d, ]*\) and "
+                r"\([\d, ]*\) not aligned"),
+     re.compile(r"\.T\b"),
+     "key.T reverses every axis of a batched array, so the batch axes no longer line up: transpose only "
+     "the last two, np.swapaxes(key, -1, -2) (and use @, which broadcasts over batch axes, not np.dot)."),
 )
 
 

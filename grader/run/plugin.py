@@ -231,9 +231,10 @@ def diagnose_all(checks: list[results.CheckResult],
     if random:
         # Every wrong answer of a random submission is suspect, whichever check saw it.
         failed = [c for c in checks if not c.passed and (c in failed or c.kind == results.KIND_WRONG)]
+        right = [o for f in findings.values() for o in f.observations if not o.wrong]
         for check in failed:
-            named[check.check_id] = (diagnose.MSG_NONDETERMINISTIC, diagnose.HINT_NONDETERMINISTIC,
-                                     ("nondeterministic",))
+            text, hint, ids = diagnose.with_randomness(wrong_in.get(check.check_id, []), right)
+            named[check.check_id] = (text, hint, ids)
     else:
         everything = [o for f in findings.values() for o in f.observations]
         found = diagnose.explain(everything)
@@ -248,7 +249,7 @@ def diagnose_all(checks: list[results.CheckResult],
         else:
             right = [o for o in everything if not o.wrong]
             for check in failed:
-                own = diagnose.explain(wrong_in.get(check.check_id, []) + right)
+                own = diagnose.explain_check(wrong_in.get(check.check_id, []), right)
                 text, hint = diagnose.describe_combinations(own)
                 ids = tuple(m.id for m in own[0]) if len(own) == 1 else ()
                 named[check.check_id] = (text, hint, ids)
@@ -256,7 +257,7 @@ def diagnose_all(checks: list[results.CheckResult],
     for check in checks:
         if check.check_id in named:
             text, hint, ids = named[check.check_id]
-            check = dataclasses.replace(check, diagnosis=text, mistakes=ids,
+            check = dataclasses.replace(check, diagnosis=text or check.diagnosis, mistakes=ids,
                                         hint=hint if hint else check.hint)
         out.append(check)
     return out

@@ -36,6 +36,9 @@ HINT_VALUES = "Work through the formula in the README on the worked example, pri
 HINT_STABLE = "Subtract each row's largest score before np.exp: exp(s - s.max(axis=-1, keepdims=True))."
 HINT_DTYPE = ("Keep a floating input's dtype: divide by math.sqrt(d) (a Python float), not np.sqrt(d) "
               "(a float64 scalar); convert integer input with astype(np.float64).")
+MSG_PROMOTED = ("Your {dtype} input comes out float64: a float64 NumPy value in the computation promotes the "
+                "arrays to float64 (NumPy keeps the wider type): np.sqrt(d) is a float64 scalar, and so are "
+                "np.float64(...) and arrays made with NumPy's default dtype.")
 MSG_NEGATIVE = "{what} has a negative weight {value:.3g} at index {index}."
 HALF_SLACK = 4.0  # NumPy computes float16 in float16 (no wider accumulator): a correct log-sum-exp is ~2.5x off
 MSG_NOT_FINITE = "{what} contains NaN or inf at index {index}."
@@ -48,6 +51,20 @@ MSG_BATCH_RAISES = "{fn} fails on a batch of {shape} queries ({error})."
 
 def as64(*arrays):
     return tuple(np.asarray(a).astype(np.float64) for a in arrays)
+
+
+def expect_array(value, *, name: str, like: np.ndarray) -> np.ndarray:
+    """``value`` as an array of ``like``'s shape and dtype; a float32 or float16 input that came out
+    float64 is named (a float64 scalar such as np.sqrt(d) promotes it)."""
+    try:
+        return compare.expect_array(value, name=name, like=like)
+    except CheckFailure as failure:
+        promoted = isinstance(value, np.ndarray) and value.dtype == np.float64 and like.dtype in (np.float32,
+                                                                                                 np.float16)
+        if not promoted or failure.diagnosis:
+            raise
+        raise CheckFailure(failure.summary, diagnosis=MSG_PROMOTED.format(dtype=like.dtype),
+                           hint=HINT_DTYPE) from None
 
 
 def _budget(same, exact, got):
@@ -98,7 +115,7 @@ def check_simple(got, q, k, v, *, hint: str = HINT_VALUES, student=None) -> np.n
     """Fail with a description unless ``got`` is simple_attention(q, k, v); record the answer."""
     exact, same = ref.simple_attention(*as64(q, k, v)), ref.simple_attention(q, k, v)
     simple_diagnosis(got, q, k, v, student)
-    got = compare.expect_array(got, name="simple_attention's output", like=same)
+    got = expect_array(got, name="simple_attention's output", like=same)
     compare.assert_close(got, oracle=exact, ref=same, name="simple_attention's output", hint=hint)
     return got
 
@@ -160,7 +177,7 @@ def expect_pair(got, like, q=None, k=None, v=None, student=None, slack: float = 
     got = tuple(compare.expect_tuple(got, NAMES, what=SDPA))
     if q is not None:
         sdpa_diagnosis(got, q, k, v, student, slack)
-    return tuple(compare.expect_array(g, name=name, like=s) for g, s, name in zip(got, like, NAMES))
+    return tuple(expect_array(g, name=name, like=s) for g, s, name in zip(got, like, NAMES))
 
 
 def check_sdpa(got, q, k, v, *, hint: str = HINT_VALUES, student=None, slack: float = 1.0):

@@ -108,3 +108,17 @@ def test_randomness_is_named_instead_of_any_mistake():
     random.nondeterministic = True
     named = plugin.diagnose_all([_failed("a")], {"a": random})
     assert named[0].diagnosis == diagnose.MSG_NONDETERMINISTIC and named[0].mistakes == ("nondeterministic",)
+
+
+def test_with_randomness_a_mistake_is_named_only_where_the_example_answered_twice_alike():
+    """Dropout keeps a NaN row a NaN: a check whose example answered the same twice names its mistake beside
+    the randomness; one whose answer changed (above) names the randomness alone."""
+    x = torch.tensor([1.0, 2.0])
+    steady = _observed(x, x * 0.5, "a")
+    steady.observations[0].steady = True
+    other = _observed(x, x * 0.25, "b")
+    other.nondeterministic = True
+    named = plugin.diagnose_all([_failed("a"), _failed("b")], {"a": steady, "b": other})
+    assert named[0].mistakes == ("nondeterministic", "no_scale")
+    assert diagnose.MSG_NONDETERMINISTIC in named[0].diagnosis and SCALE.message in named[0].diagnosis
+    assert named[1].diagnosis == diagnose.MSG_NONDETERMINISTIC

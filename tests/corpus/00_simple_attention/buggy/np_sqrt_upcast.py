@@ -1,5 +1,6 @@
 # corpus: buggy
 # fails: test_sdpa_dtypes
+# diagnosis: comes out float64
 # passes: test_sdpa_matches_reference
 """Buggy: divides by np.sqrt(d), a float64 scalar, so float32 input gives float64. Mutation: test_sdpa_dtypes catches it, the float64 comparison does not."""
 import math

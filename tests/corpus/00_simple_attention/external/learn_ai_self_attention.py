@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_simple_attention_large_scores test_sdpa_matches_reference
-# diagnosis: not scaled
+# diagnosis: not scaled | subtracting the largest | key.T | axis 1
 # source: https://github.com/Fangzhou-Code/Learn_AI/blob/5d92ac48fd6b614084ed712bbce74526d202d6da/%E7%AC%AC%E5%9B%9B%E9%98%B6%E6%AE%B5%EF%BC%9A%E5%A4%A7%E6%A8%A1%E5%9E%8B/self_attention.py
 # source: (Fangzhou-Code/Learn_AI, 第四阶段：大模型/self_attention.py: soft_max and the script around it)
 # commit: 5d92ac48fd6b614084ed712bbce74526d202d6da

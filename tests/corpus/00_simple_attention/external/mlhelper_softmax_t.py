@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_sdpa_matches_reference test_simple_attention_large_scores
-# diagnosis: over the queries
+# diagnosis: over the queries | subtracting the largest
 # source: https://github.com/pluu2/MLhelper/blob/48d4304f318e74eaaa9b18779699b6b81c158e51/attention.py
 # source: (pluu2/MLhelper, attention.py: softmaxT and attention)
 # commit: 48d4304f318e74eaaa9b18779699b6b81c158e51

@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_sdpa_batch_independent test_sdpa_dtypes
-# diagnosis: key.T
+# diagnosis: key.T | axis 1 | comes out float64
 # source: https://github.com/VikramTaviti/tuts (a notebook: "Step 6: Apply softmax row-wise" with np.apply_along_axis)
 # commit: the stored page (pages corpus); no commit recorded
 # licence: unknown

@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_matches_reference_float64 test_half_precision test_fully_masked_rows
-# diagnosis: mixes dtypes
+# diagnosis: mixes dtypes | float32 constant | uniform weights
 # source: https://github.com/bentrevett/pytorch-seq2seq/blob/041994c351cc1d743fc589756dd888d146336cc2/6%20-%20Attention%20is%20All%20You%20Need.ipynb
 # source: (bentrevett/pytorch-seq2seq, "6 - Attention is All You Need.ipynb": MultiHeadAttentionLayer; the same
 # source: class, with its float32 scale tensor, is in many repositories that follow the tutorial)

@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_fully_masked_rows test_matches_reference_float64
-# diagnosis: give NaN
+# diagnosis: give NaN | float32 constant
 # source: https://github.com/lllldj/cs336/blob/b4ab5d3354c48feefe4c275c060f2a2f68aef91c/cs336_basics/myFunctional.py
 # source: (lllldj/cs336, a Stanford CS336 assignment 1 attempt: toy_softmax, toy_product_atte, toy_multihead_atte)
 # commit: b4ab5d3354c48feefe4c275c060f2a2f68aef91c

@@ -1,7 +1,7 @@
 # corpus: buggy
 # fails: test_half_precision test_inputs_unmodified
 # passes: test_fully_masked_rows test_matches_reference_float64
-# diagnosis: does not fit in bfloat16
+# diagnosis: does not fit in
 # source: https://github.com/espnet/espnet/blob/0213427187b25b80800949b7d0ae8f6184f0fe2c/espnet/nets/pytorch_backend/transformer/attention.py
 # source: (espnet/espnet, an early version of espnet/nets/pytorch_backend/transformer/attention.py: MultiHeadedAttention)
 # commit: 0213427187b25b80800949b7d0ae8f6184f0fe2c

@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_cross_attention_shapes test_causal_mask test_fully_masked_rows
-# diagnosis: give NaN
+# diagnosis: give NaN | only as accurate as float32
 # source: https://github.com/huggingface/transformers/blob/002272831fba584eb30dca9729c1be456836960a/src/transformers/models/llama/modeling_llama.py
 # source: (huggingface/transformers, modeling_llama.py: LlamaAttention.forward, the eager path, with the additive
 # source: mask the library builds from a boolean one: 0 where allowed, torch.finfo(dtype).min where masked)

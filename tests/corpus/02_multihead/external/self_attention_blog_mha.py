@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_matches_reference_float64 test_fully_masked_rows
-# diagnosis: give NaN
+# diagnosis: something random is active | give NaN
 # source: https://github.com/devadigapratham/prathameshdevadiga/blob/7e9dfdb0c2da82f3b1da0ec45fc02f49a288730a/src/content/post/self-attention.md
 # source: (devadigapratham/prathameshdevadiga, the blog post "Self Attention in Transformers", 10 April 2024:
 # source: MultiheadAttention)

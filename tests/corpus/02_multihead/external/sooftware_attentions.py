@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_padding_mask test_fully_masked_rows
-# diagnosis: out_proj
+# diagnosis: out_proj | give NaN
 # source: https://github.com/sooftware/attentions/blob/84347237608e022de8b881abdb7e8bdcfc006d8b/attentions.py
 # source: (sooftware/attentions, attentions.py: ScaledDotProductAttention and MultiHeadAttention)
 # commit: 84347237608e022de8b881abdb7e8bdcfc006d8b

@@ -1,7 +1,7 @@
 # corpus: buggy
 # fails: test_encoder_matches_reference test_padding_changes_nothing test_fully_masked_rows
 # passes: test_matches_reference_float64 test_padding_mask
-# diagnosis: padding included
+# diagnosis: padding included | uniform weights
 # source: https://github.com/d2l-ai/d2l-en/blob/003f46d8d6bbe6311a235ca107b93f1b4e897953/chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
 # source: (masked_softmax, AdditiveAttention), .../blob/a8dcf1c4c4bcff8a8ed7de47e4fc10440c87d73e/chapter_recurrent-modern/seq2seq.md
 # source: (Seq2SeqEncoder) and .../blob/00c6ffeffa739a5c774968fdcda983e403da0a5d/chapter_attention-mechanisms-and-transformers/bahdanau-attention.md
