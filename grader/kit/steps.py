@@ -56,10 +56,13 @@ def build(student: Student, class_name: str, *args: Any, state: Mapping[str, tor
           dtype: torch.dtype = torch.float32, layout: str | None = None, **kwargs: Any) -> RemoteObject:
     """The student's ``class_name(*args, **kwargs)``, converted to ``dtype``, with ``state`` loaded.
 
-    With ``layout`` (how to name the module in a message), first fail unless its parameters
-    are exactly those of ``state`` (:func:`expect_parameters`), rather than let loading fail.
+    The module is made with its first call: making, converting, loading and calling it are
+    one request (:meth:`~grader.sandbox.proxy.Student.deferred`), and an error in any stage
+    still names that stage. With ``layout`` (how to name the module in a message), first
+    fail unless its parameters are exactly those of ``state`` (:func:`expect_parameters`),
+    rather than let loading fail (that makes and converts it at once; loading waits for the call).
     """
-    module = student.new(class_name, *args, **kwargs)
+    module = student.deferred(class_name, *args, **kwargs)
     if dtype != torch.float32:
         module.to_dtype(dtype)
     if layout is not None:

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -214,6 +216,9 @@ def _write_json(path: Path, data: dict) -> None:
     temporary.replace(path)  # a Ctrl-C never leaves half a file
 
 
+MSG_WORKER_DIED = "its grading worker died, and again when it was graded alone"
+
+
 def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed_hidden: bool, isolation: str,
             jobs: int, extra_checks: tuple[Path, ...],
             scheduler: str | None) -> Iterator[tuple[str, results.GradeResult]]:
@@ -233,20 +238,74 @@ def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed
                 result = session.not_graded(exercise, path, seed, isolation, error)
             yield student, result
         return
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=forkserver.CONTEXT,
-                               initializer=forkserver.warm_up)
+    task = functools.partial(_grade_in_worker, exercise, seed=seed, isolation=isolation, extra_checks=extra_checks,
+                             seed_hidden=seed_hidden)
+    suspects: list[tuple[str, Path]] = []
+    for student, path, outcome in _in_pool(pending, task, jobs, suspects):
+        yield student, _result_of(outcome, exercise, path, seed, isolation)
+    for student, path in suspects:  # each alone, in a fresh worker: a second death is this student's own
+        died: list[tuple[str, Path]] = []
+        for _, _, outcome in _in_pool([(student, path)], task, 1, died):
+            yield student, _result_of(outcome, exercise, path, seed, isolation)
+        if died:
+            yield student, session.not_graded(exercise, path, seed, isolation, WorkerDied(MSG_WORKER_DIED))
+
+
+class WorkerDied(RuntimeError):
+    """A grading worker (not a sandboxed child: the grader's own process) died while grading."""
+
+
+def _in_pool(pending: list[tuple[str, Path]], task: Callable[[Path], dict], workers: int,
+             suspects: list[tuple[str, Path]]) -> Iterator[tuple[str, Path, dict | BaseException]]:
+    """Grade ``pending`` on ``workers`` grading workers; yield (student, path, plain result or error).
+
+    At most one submission per worker is handed out at a time, so the pool's queue stays as
+    short as the pool (memory does not grow with the class), and when a worker dies the
+    submissions in flight are exactly those that may have killed it: they go to ``suspects``
+    (to be retried, each alone), and a fresh pool grades the rest.
+    """
+    queue = list(reversed(pending))
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), mp_context=forkserver.CONTEXT,
+                                   initializer=forkserver.warm_up)
+        running: dict[Future, tuple[str, Path]] = {}
+        broken = False
+        try:
+            while queue or running:
+                while queue and len(running) < workers and not broken:
+                    student, path = queue.pop()
+                    try:
+                        with forkserver.without_main_module():  # the workers start here
+                            running[pool.submit(task, path)] = (student, path)
+                    except BrokenProcessPool:  # a worker died before we heard: a fresh pool takes it
+                        queue.append((student, path))
+                        broken = True
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    student, path = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        suspects.append((student, path))
+                        continue
+                    except Exception as error:  # the worker raised: that student only
+                        outcome = error
+                    yield student, path, outcome
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result_of(outcome: dict | BaseException, exercise: Exercise, path: Path, seed: int,
+               isolation: str) -> results.GradeResult:
+    if isinstance(outcome, BaseException):
+        return session.not_graded(exercise, path, seed, isolation, outcome)
     try:
-        with forkserver.without_main_module():  # the workers start here
-            futures = {pool.submit(_grade_in_worker, exercise, path, seed, isolation, extra_checks,
-                                   seed_hidden): student for student, path in pending}
-        for future in as_completed(futures):
-            try:
-                result = results.GradeResult.from_dict(future.result())
-            except Exception as error:  # a worker that died or raised: that student only
-                result = session.not_graded(exercise, dict(pending)[futures[future]], seed, isolation, error)
-            yield futures[future], result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        return results.GradeResult.from_dict(outcome)
+    except Exception as error:  # a result that does not read back: that student only
+        return session.not_graded(exercise, path, seed, isolation, error)
 
 
 def _grade_in_worker(exercise: Exercise, path: Path, seed: int, isolation: str, extra_checks: tuple[Path, ...] = (),
