@@ -105,9 +105,10 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
     def tell(line: str) -> None:
         count[0] += 1
         if progress:
-            progress(f"[{count[0]}/{len(entries)}] {line}")
+            getattr(progress, "advance", progress)(f"[{count[0]}/{len(entries)}] {line}")
 
     pending: list[tuple[str, Path, dict]] = []
+    kept: list[str] = []
     for entry in entries:
         if entry.path is None:
             continue
@@ -115,9 +116,15 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
         saved = _load_saved(report_dir / SAVED / f"{entry.student}.json", key) if resume else None
         if saved is not None:
             graded[entry.student] = saved
-            tell(f"{entry.student}: {saved.score:g}/{saved.max_score:g} (unchanged, kept)")
+            kept.append(f"{entry.student}: {saved.score:g}/{saved.max_score:g} (unchanged, kept)")
         else:
             pending.append((entry.student, entry.path, key))
+    if progress:
+        line = start_line(exercise, len(entries), len(pending), len(kept), jobs, scheduler)
+        start = getattr(progress, "start", None)
+        start(len(entries), line) if start else progress(line)
+    for line in kept:
+        tell(line)
     keys = {student: key for student, _, key in pending}
     for student, result in _graded(exercise, [(s, p) for s, p, _ in pending], seed, seed_hidden, isolation, jobs,
                                    extra_checks, scheduler):
@@ -160,6 +167,18 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
     report.write_class_report(batch, report_dir)
     _write_json(report_dir / MANIFEST, manifest(batch, extra_checks))
     return batch
+
+
+def start_line(exercise: Exercise, entries: int, pending: int, kept: int, jobs: int, scheduler: str | None) -> str:
+    """"Grading 200 submissions of 02_multihead, 2 at a time (12 unchanged since the last run are kept)"."""
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"{min(jobs, pending) or 1} at a time"
+    line = f"Grading {pending} submission{'s' * (pending != 1)} of {exercise.id}, {where}"
+    if kept:
+        line += f" ({kept} unchanged since the last run {'are' if kept > 1 else 'is'} kept)"
+    others = entries - pending - kept
+    if others:
+        line += f"; {others} entr{'ies' if others > 1 else 'y'} without a submission"
+    return line
 
 
 def closing_line(batch: results.BatchResult) -> str:

@@ -174,6 +174,7 @@ def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
     process = subprocess.Popen([*exe.split(), "class", str(EXERCISES / "02_multihead"), str(klass),
                                 "--jobs", "2", "--report-dir", "out"], cwd=tmp_path, stderr=subprocess.PIPE,
                                text=True, stdout=subprocess.PIPE, start_new_session=True)
+    assert process.stderr.readline().startswith("Grading 6 submissions of 02_multihead, 2 at a time")
     first = re.match(r"\[1/6\] (s\d): (\d+)/\2 in ", process.stderr.readline())
     assert first, "no progress line"
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
