@@ -139,3 +139,20 @@ def test_a_missing_class_is_missing_for_every_call(tmp_path):
             _build_and_call(runner)
     finally:
         runner.close()
+
+
+def test_an_oracle_with_a_key_is_computed_once_per_process_and_is_the_same_answer():
+    calls = []
+
+    def compute(dtype):
+        calls.append(dtype)
+        return torch.arange(3, dtype=dtype) * 2
+
+    key = ("doubled", "a bundle")
+    first = kit.oracle_pair(compute, dtype=torch.float32, key=key)
+    again = kit.oracle_pair(compute, dtype=torch.float32, key=key)
+    assert calls == [torch.float64, torch.float32] and again is first
+    assert torch.equal(first[0], torch.arange(3, dtype=torch.float64) * 2) and first[1].dtype == torch.float32
+    kit.oracle_pair(compute, dtype=torch.float16, key=key)         # another dtype: computed for it
+    kit.oracle_pair(compute, dtype=torch.float32)                   # no key: computed every time
+    assert len(calls) == 6
