@@ -351,13 +351,68 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
+class ClassProgress:
+    """What ``grade class`` shows while it grades, on stderr.
+
+    On a terminal: the start line, then a bar with the count, the rate and the time left
+    (students who could not be graded, and warnings, are printed above it). Otherwise
+    (a log, a CI job): the start line, then one line per student as each finishes.
+    """
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.began = time.monotonic()
+        self.done = 0
+
+    def __call__(self, line: str) -> None:
+        """A line that is not a student's (a warning, the start line)."""
+        self._above(line)
+
+    def start(self, total: int, line: str) -> None:
+        self._above(line)
+        if total and click.get_text_stream("stderr").isatty():
+            self.began = time.monotonic()
+            self.bar = click.progressbar(length=total, label="Grading", file=sys.stderr, show_eta=True,
+                                         show_pos=True, item_show_func=self._rate)
+            self.bar.__enter__()
+
+    def advance(self, line: str) -> None:
+        """One student done: ``line`` says who and how it went."""
+        if self.bar is None:
+            click.echo(line, err=True)
+            return
+        if ": not graded:" in line:
+            self._above(line)
+        self.done += 1
+        self.bar.update(1, current_item=line)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def _rate(self, line: str | None) -> str:
+        elapsed = time.monotonic() - self.began
+        if not self.done or elapsed <= 0:
+            return ""
+        rate = self.done / elapsed
+        return f"{rate:.1f}/s" if rate >= 1 else f"{1 / rate:.1f} s each"
+
+    def _above(self, line: str) -> None:
+        if self.bar is None:
+            click.echo(line, err=True)
+            return
+        click.echo("\r\x1b[K" + line, err=True)  # over the bar, which is drawn again below
+        self.bar.render_progress()
+
+
 def _grade_class(exercise_dir, submissions, report_dir, seed, isolation, require_isolation, jobs, quiet,
                  junit, **options) -> NoReturn:
     from grader import api
     from grader.run import batch
 
     say = lambda line: click.echo(line, err=True)  # noqa: E731
-    progress = None if quiet else say
+    progress = None if quiet else ClassProgress()
     try:
         result = api.grade_class(exercise_dir=exercise_dir, submissions=submissions, report_dir=report_dir,
                                  seed=seed, isolation=isolation, require_isolation=require_isolation,
@@ -365,9 +420,14 @@ def _grade_class(exercise_dir, submissions, report_dir, seed, isolation, require
     except api.GradingError as error:
         _fail_with(error)
     except KeyboardInterrupt:
+        if progress:
+            progress.close()
         click.echo(f"grade: interrupted. Every submission graded so far is saved in {report_dir}; "
                    "run the same command again to go on from there.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        if progress:
+            progress.close()
     if quiet:
         for warning in result.warnings:
             say(f"warning: {warning}")

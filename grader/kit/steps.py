@@ -11,7 +11,8 @@ checks.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -43,23 +44,45 @@ def final_example() -> bool:
         return True
 
 
-def oracle_pair(compute: Callable[[torch.dtype], Any], *, dtype: torch.dtype) -> tuple[Any, Any]:
+ORACLES_KEPT = 4096  # oracle pairs remembered per grading process (small tensors: a few MiB in all)
+_oracles: OrderedDict = OrderedDict()
+
+
+def oracle_pair(compute: Callable[[torch.dtype], Any], *, dtype: torch.dtype, key: Hashable = None) -> tuple[Any, Any]:
     """``(compute(float64), compute(dtype))``: the exact answer and the reference's in the check's dtype.
 
     The first is what the student's answer is compared with; the second sets the error
     budget (how wrong the reference itself is in that dtype).
+
+    With ``key`` (whatever decides ``compute``'s answer, such as the frozen input bundle and
+    the check's name for the computation), the pair is computed once per grading process and
+    then remembered: a check asks for it several times per example (to compare, to diagnose),
+    and every student of a class draws the same examples. The pair is shared: never change
+    it in place.
     """
-    return compute(torch.float64), compute(dtype)
+    if key is None:
+        return compute(torch.float64), compute(dtype)
+    full = (key, dtype)
+    pair = _oracles.pop(full, None)
+    if pair is None:
+        pair = (compute(torch.float64), compute(dtype))
+    _oracles[full] = pair
+    while len(_oracles) > ORACLES_KEPT:
+        _oracles.popitem(last=False)
+    return pair
 
 
 def build(student: Student, class_name: str, *args: Any, state: Mapping[str, torch.Tensor],
           dtype: torch.dtype = torch.float32, layout: str | None = None, **kwargs: Any) -> RemoteObject:
     """The student's ``class_name(*args, **kwargs)``, converted to ``dtype``, with ``state`` loaded.
 
-    With ``layout`` (how to name the module in a message), first fail unless its parameters
-    are exactly those of ``state`` (:func:`expect_parameters`), rather than let loading fail.
+    The module is made with its first call: making, converting, loading and calling it are
+    one request (:meth:`~grader.sandbox.proxy.Student.deferred`), and an error in any stage
+    still names that stage. With ``layout`` (how to name the module in a message), first
+    fail unless its parameters are exactly those of ``state`` (:func:`expect_parameters`),
+    rather than let loading fail (that makes and converts it at once; loading waits for the call).
     """
-    module = student.new(class_name, *args, **kwargs)
+    module = student.deferred(class_name, *args, **kwargs)
     if dtype != torch.float32:
         module.to_dtype(dtype)
     if layout is not None:

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -103,9 +105,10 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
     def tell(line: str) -> None:
         count[0] += 1
         if progress:
-            progress(f"[{count[0]}/{len(entries)}] {line}")
+            getattr(progress, "advance", progress)(f"[{count[0]}/{len(entries)}] {line}")
 
     pending: list[tuple[str, Path, dict]] = []
+    kept: list[str] = []
     for entry in entries:
         if entry.path is None:
             continue
@@ -113,9 +116,15 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
         saved = _load_saved(report_dir / SAVED / f"{entry.student}.json", key) if resume else None
         if saved is not None:
             graded[entry.student] = saved
-            tell(f"{entry.student}: {saved.score:g}/{saved.max_score:g} (unchanged, kept)")
+            kept.append(f"{entry.student}: {saved.score:g}/{saved.max_score:g} (unchanged, kept)")
         else:
             pending.append((entry.student, entry.path, key))
+    if progress:
+        line = start_line(exercise, len(entries), len(pending), len(kept), jobs, scheduler)
+        start = getattr(progress, "start", None)
+        start(len(entries), line) if start else progress(line)
+    for line in kept:
+        tell(line)
     keys = {student: key for student, _, key in pending}
     for student, result in _graded(exercise, [(s, p) for s, p, _ in pending], seed, seed_hidden, isolation, jobs,
                                    extra_checks, scheduler):
@@ -158,6 +167,18 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
     report.write_class_report(batch, report_dir)
     _write_json(report_dir / MANIFEST, manifest(batch, extra_checks))
     return batch
+
+
+def start_line(exercise: Exercise, entries: int, pending: int, kept: int, jobs: int, scheduler: str | None) -> str:
+    """"Grading 200 submissions of 02_multihead, 2 at a time (12 unchanged since the last run are kept)"."""
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"{min(jobs, pending) or 1} at a time"
+    line = f"Grading {pending} submission{'s' * (pending != 1)} of {exercise.id}, {where}"
+    if kept:
+        line += f" ({kept} unchanged since the last run {'are' if kept > 1 else 'is'} kept)"
+    others = entries - pending - kept
+    if others:
+        line += f"; {others} entr{'ies' if others > 1 else 'y'} without a submission"
+    return line
 
 
 def closing_line(batch: results.BatchResult) -> str:
@@ -214,6 +235,9 @@ def _write_json(path: Path, data: dict) -> None:
     temporary.replace(path)  # a Ctrl-C never leaves half a file
 
 
+MSG_WORKER_DIED = "its grading worker died, and again when it was graded alone"
+
+
 def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed_hidden: bool, isolation: str,
             jobs: int, extra_checks: tuple[Path, ...],
             scheduler: str | None) -> Iterator[tuple[str, results.GradeResult]]:
@@ -233,20 +257,74 @@ def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed
                 result = session.not_graded(exercise, path, seed, isolation, error)
             yield student, result
         return
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=forkserver.CONTEXT,
-                               initializer=forkserver.warm_up)
+    task = functools.partial(_grade_in_worker, exercise, seed=seed, isolation=isolation, extra_checks=extra_checks,
+                             seed_hidden=seed_hidden)
+    suspects: list[tuple[str, Path]] = []
+    for student, path, outcome in _in_pool(pending, task, jobs, suspects):
+        yield student, _result_of(outcome, exercise, path, seed, isolation)
+    for student, path in suspects:  # each alone, in a fresh worker: a second death is this student's own
+        died: list[tuple[str, Path]] = []
+        for _, _, outcome in _in_pool([(student, path)], task, 1, died):
+            yield student, _result_of(outcome, exercise, path, seed, isolation)
+        if died:
+            yield student, session.not_graded(exercise, path, seed, isolation, WorkerDied(MSG_WORKER_DIED))
+
+
+class WorkerDied(RuntimeError):
+    """A grading worker (not a sandboxed child: the grader's own process) died while grading."""
+
+
+def _in_pool(pending: list[tuple[str, Path]], task: Callable[[Path], dict], workers: int,
+             suspects: list[tuple[str, Path]]) -> Iterator[tuple[str, Path, dict | BaseException]]:
+    """Grade ``pending`` on ``workers`` grading workers; yield (student, path, plain result or error).
+
+    At most one submission per worker is handed out at a time, so the pool's queue stays as
+    short as the pool (memory does not grow with the class), and when a worker dies the
+    submissions in flight are exactly those that may have killed it: they go to ``suspects``
+    (to be retried, each alone), and a fresh pool grades the rest.
+    """
+    queue = list(reversed(pending))
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), mp_context=forkserver.CONTEXT,
+                                   initializer=forkserver.warm_up)
+        running: dict[Future, tuple[str, Path]] = {}
+        broken = False
+        try:
+            while queue or running:
+                while queue and len(running) < workers and not broken:
+                    student, path = queue.pop()
+                    try:
+                        with forkserver.without_main_module():  # the workers start here
+                            running[pool.submit(task, path)] = (student, path)
+                    except BrokenProcessPool:  # a worker died before we heard: a fresh pool takes it
+                        queue.append((student, path))
+                        broken = True
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    student, path = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        suspects.append((student, path))
+                        continue
+                    except Exception as error:  # the worker raised: that student only
+                        outcome = error
+                    yield student, path, outcome
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result_of(outcome: dict | BaseException, exercise: Exercise, path: Path, seed: int,
+               isolation: str) -> results.GradeResult:
+    if isinstance(outcome, BaseException):
+        return session.not_graded(exercise, path, seed, isolation, outcome)
     try:
-        with forkserver.without_main_module():  # the workers start here
-            futures = {pool.submit(_grade_in_worker, exercise, path, seed, isolation, extra_checks,
-                                   seed_hidden): student for student, path in pending}
-        for future in as_completed(futures):
-            try:
-                result = results.GradeResult.from_dict(future.result())
-            except Exception as error:  # a worker that died or raised: that student only
-                result = session.not_graded(exercise, dict(pending)[futures[future]], seed, isolation, error)
-            yield futures[future], result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        return results.GradeResult.from_dict(outcome)
+    except Exception as error:  # a result that does not read back: that student only
+        return session.not_graded(exercise, path, seed, isolation, error)
 
 
 def _grade_in_worker(exercise: Exercise, path: Path, seed: int, isolation: str, extra_checks: tuple[Path, ...] = (),

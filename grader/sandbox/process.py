@@ -193,12 +193,20 @@ class Sandbox:
     # -- talking ---------------------------------------------------------------
     def request(self, header: dict[str, Any], values: dict[str, Any] | None, *, budget: Budget,
                 what: str) -> tuple[dict, dict]:
+        """Send one request and wait for its reply."""
+        self.send(header, values, what=what)
+        return self._receive(budget, what=what)
+
+    def send(self, header: dict[str, Any], values: dict[str, Any] | None, *, what: str) -> None:
         if not self.alive:
             raise errors.SandboxFailure("The submission's process is no longer running.")
         try:
             self.conn.send_bytes(wire.encode_message(header, values))
         except (BrokenPipeError, OSError):
             raise self._failure(what) from None
+
+    def receive(self, budget: Budget, *, what: str) -> tuple[dict, dict]:
+        """Wait for the child's next message (a request that makes an object gets two)."""
         return self._receive(budget, what=what)
 
     def _receive(self, budget: Budget, *, what: str) -> tuple[dict, dict]:

@@ -186,6 +186,16 @@ class Student:
                                   {"args": list(args), "kwargs": kwargs}, what=what)
         return RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
 
+    def deferred(self, class_name: str, *args, **kwargs) -> RemoteObject:
+        """A handle to ``class_name(*args, **kwargs)`` that is made with its first call.
+
+        Its conversion (:meth:`RemoteObject.to_dtype`) and weights (:meth:`RemoteObject.load_state_dict`)
+        wait too: creating, converting, loading and calling travel in one request, and each
+        stage's error still names that stage ("while creating MultiHeadAttention(8, 2)").
+        Anything else asked of it (its layout, another method) makes it first, stage by stage.
+        """
+        return RemoteObject(self, None, class_name, {}, pending=Pending(args=tuple(args), kwargs=dict(kwargs)))
+
     def show(self, *, note: str | None = None, curve: results.Curve | None = None,
              advice: str | None = None) -> None:
         """Put a line or a curve in the check's result, whether it passes or fails
@@ -205,7 +215,8 @@ class Student:
         return dict(self._runner.hello.names)
 
     # -- plumbing --------------------------------------------------------------
-    def _call(self, target, args, kwargs, grad, echo_inputs, count_ops, *, what, state=None) -> Reply:
+    def _call(self, target, args, kwargs, grad, echo_inputs, count_ops, *, what, state=None,
+              made: RemoteObject | None = None) -> Reply:
         header = {"op": "call", "target": target, "echo_inputs": echo_inputs, "count_ops": count_ops}
         values: dict[str, Any] = {"args": list(args), "kwargs": kwargs}
         if state is not None:  # load these weights into the object first, in the same round trip
@@ -213,7 +224,10 @@ class Student:
         if grad is not None:
             header["grad"] = {"wrt": list(grad.wrt), "params": grad.params}
             values["grad_outputs"] = list(grad.grad_outputs)
-        head, out = self._request(header, values, what=what)
+        if made is not None and made.build_header() is not None:  # make (and convert) it in the same round trip
+            header["build"] = made.build_header()
+            values["build"] = made.build_values()
+        head, out = self._request(header, values, what=what, made=made)
         grads = out.get("input_grads") or {}
         return Reply(
             value=out.get("result"),
@@ -249,7 +263,15 @@ class Student:
             self._raise_fatal()
         return sandbox
 
-    def _request(self, header: dict, values: dict, *, what: str) -> tuple[dict, dict]:
+    def _request(self, header: dict, values: dict, *, what: str,
+                 made: RemoteObject | None = None) -> tuple[dict, dict]:
+        """Send one request and return the reply (or raise its error).
+
+        With ``made`` (a deferred object made by this request), the child answers twice: once
+        the object is made, converted and loaded (``built``, with its number: a new call limit
+        starts for the call itself, as when each stage was a request of its own), then with
+        the call's reply. A stage's error names that stage.
+        """
         fingerprint = _fingerprint(header, values)
         context = _build_context()
         if context is not self._example[0]:
@@ -257,6 +279,8 @@ class Student:
         if self._broken is not None:
             recorded = self._broken_example.get(fingerprint)
             if recorded is not None:
+                if made is not None:
+                    made.made(recorded[0].get("obj"))
                 return recorded  # an earlier call of the example that broke the child: as it answered then
             if fingerprint == self._broken_request and (self._broken.timed_out or not _final_example()
                                                          or not self._can_start()):
@@ -264,12 +288,20 @@ class Student:
             if not _final_example():
                 reject()  # the child died on an earlier example of this check: skip this one, do not run it
         sandbox = self._sandbox()
+        building = made is not None and "build" in header
+        waiting = made.stage_what("new") if building else what
         started = time.monotonic()
         try:
-            head, out = sandbox.request(header, values, budget=self._runner.budget(), what=what)
-            head, out = checked_reply(head, out)
+            sandbox.send(header, values, what=waiting)
+            head, out = checked_reply(*sandbox.receive(self._runner.budget(), what=waiting))
+            if building and head.get("status") == BUILT:
+                made.made(head.get("obj"), settled=True)
+                self._note_banned(head)
+                self._runner.charge(started)
+                started, waiting = time.monotonic(), what
+                head, out = checked_reply(*sandbox.receive(self._runner.budget(), what=waiting))
         except wire.WireError as error:
-            self._fatal = sandbox._malformed(what, error)
+            self._fatal = sandbox._malformed(waiting, error)
             self._raise_fatal()
         except errors.SandboxFailure as error:
             if error.timed_out:
@@ -277,9 +309,10 @@ class Student:
             self._break(error, fingerprint)
         finally:
             self._runner.charge(started)
-        for name in head.get("banned") or ():
-            if isinstance(name, str):
-                self.banned_hits.add(name)
+        self._note_banned(head)
+        if made is not None:
+            made.made(head.get("obj"), settled=head.get("status") == "ok" or head.get("stage") == "call")
+            what = made.stage_what(head.get("stage"), otherwise=what)
         status = head.get("status")
         if status == "ok":
             self._example[1][fingerprint] = (head, out)
@@ -293,6 +326,11 @@ class Student:
         # Anything else the submission raised belongs to this input alone: raised here, from
         # one line (see _raise_fatal), and the next call runs afresh.
         raise error.with_traceback(None)
+
+    def _note_banned(self, head: dict) -> None:
+        for name in head.get("banned") or ():
+            if isinstance(name, str):
+                self.banned_hits.add(name)
 
     def _break(self, error: errors.SandboxFailure, fingerprint: str) -> None:
         """The call ``fingerprint`` broke the child: remember it, and the answers of its example's calls
@@ -314,14 +352,40 @@ class Student:
         raise self._broken.with_traceback(None)
 
 
-class RemoteObject:
-    """An object living in the child (a module, usually)."""
+BUILT = "built"  # the child's first answer to a request that makes a deferred object: made, converted, loaded
 
-    def __init__(self, student: Student, key: int, class_name: str, info: dict) -> None:
+
+@dataclass
+class Pending:
+    """What a deferred object still waits for: being made (``args``, ``kwargs``), converted, loaded."""
+
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    convert: str | None = None               # the dtype method to call ("double"), if any
+    state: dict[str, Any] | None = None      # the weights to load, if any
+    new: bool = True                         # False once the object exists in the child
+
+
+class RemoteObject:
+    """An object living in the child (a module, usually).
+
+    A deferred one (:meth:`Student.deferred`) has no number until its first call makes it.
+    """
+
+    def __init__(self, student: Student, key: int | None, class_name: str, info: dict, *,
+                 pending: Pending | None = None) -> None:
         self._student = student
         self.key = key
         self.class_name = class_name
-        self.info = info
+        self._info = info
+        self._pending = pending
+
+    @property
+    def info(self) -> dict:
+        """The object's layout (its type, submodules, parameters), as the child described it when made."""
+        if self._pending is not None and (self._pending.new or self._pending.convert):
+            self._flush(load=False)  # made and converted, as it would be when its layout is read
+        return self._info
 
     @property
     def children(self) -> dict[str, dict]:
@@ -336,28 +400,94 @@ class RemoteObject:
 
     def run(self, *args, grad: Grad | None = None, echo_inputs: bool = False, count_ops: bool = False,
             state: dict[str, torch.Tensor] | None = None, **kwargs) -> Reply:
-        """Call the module; with ``state``, load those weights into it first (one round trip, not two)."""
-        return self._student._call({"obj": self.key, "method": "__call__"}, args, kwargs, grad,
-                                   echo_inputs, count_ops, what=f"calling {self.class_name}.forward", state=state)
+        """Call the module; with ``state``, load those weights into it first (one round trip, not two).
+
+        A deferred object is made, converted and loaded by this same request.
+        """
+        pending = self._pending
+        if pending is not None and state is None:
+            state = pending.state
+        target = {"method": "__call__"} if pending is not None and pending.new else {"obj": self.key,
+                                                                                    "method": "__call__"}
+        return self._student._call(target, args, kwargs, grad, echo_inputs, count_ops,
+                                   what=f"calling {self.class_name}.forward", state=state,
+                                   made=self if pending is not None else None)
 
     def method(self, name: str, *args, **kwargs) -> Any:
         """Call another method of the object (``"double"``, ``"float"``, ...)."""
+        self._flush()
         return self._student._call({"obj": self.key, "method": name}, args, kwargs, None, False, False,
                                    what=f"calling {self.class_name}.{name}()").value
 
     def to_dtype(self, dtype: torch.dtype) -> None:
-        """Convert the module's parameters, like ``module.to(dtype)``."""
+        """Convert the module's parameters, like ``module.to(dtype)`` (a deferred object: with its first call)."""
+        if self._pending is not None and self._pending.state is None:
+            self._pending.convert = DTYPE_METHODS[dtype]
+            return
         self.method(DTYPE_METHODS[dtype])
 
     def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
+        """Load weights (a deferred object: with its first call; ``strict`` always, as the call loads them)."""
+        if self._pending is not None and strict:
+            self._pending.state = dict(state)
+            return
+        self._flush()
         self._student._request({"op": "load_state_dict", "obj": self.key, "strict": strict},
                                {"state": dict(state)}, what=f"loading weights into {self.class_name}")
 
     def state_dict(self) -> dict[str, Any]:
+        self._flush()
         _, out = self._student._request({"op": "state_dict", "obj": self.key}, {},
                                         what=f"reading {self.class_name}.state_dict()")
         state = out.get("state")
         return state if isinstance(state, dict) else {}
+
+    # -- a deferred object ----------------------------------------------------------
+    def made(self, key: Any, *, settled: bool = False) -> None:
+        """The child made this object under number ``key`` (from its reply; ignored unless an int);
+        ``settled``: it is also converted and loaded (the request reached the call)."""
+        pending = self._pending
+        if pending is None:
+            return
+        if pending.new and isinstance(key, int) and not isinstance(key, bool):
+            self.key, pending.new = key, False
+        if settled and not pending.new:
+            self._pending = None
+
+    def build_header(self) -> dict | None:
+        """The ``build`` field of a request that makes this object, or None when it is made."""
+        if self._pending is None or not self._pending.new:
+            return None
+        return {"name": self.class_name, "convert": self._pending.convert}
+
+    def build_values(self) -> dict:
+        return {"args": list(self._pending.args), "kwargs": dict(self._pending.kwargs)}
+
+    def stage_what(self, stage: Any, otherwise: str = "") -> str:
+        """What the child was doing at ``stage`` of a request that makes this object, for messages."""
+        pending = self._pending or Pending()
+        return {"new": f"creating {self.class_name}({_signature(pending.args, pending.kwargs)})",
+                "convert": f"calling {self.class_name}.{pending.convert}()",
+                "load": f"loading weights into {self.class_name}"}.get(stage, otherwise)
+
+    def _flush(self, *, load: bool = True) -> None:
+        """Do what a deferred object still waits for, one request per stage (its layout is asked for)."""
+        pending = self._pending
+        if pending is None:
+            return
+        if pending.new:
+            header, _ = self._student._request({"op": "new", "name": self.class_name},
+                                               {"args": list(pending.args), "kwargs": dict(pending.kwargs)},
+                                               what=self.stage_what("new"))
+            self.key, self._info, pending.new = int(header["obj"]), header.get("info") or {}, False
+        if pending.convert:
+            method, pending.convert = pending.convert, None
+            self._student._call({"obj": self.key, "method": method}, (), {}, None, False, False,
+                                what=f"calling {self.class_name}.{method}()")
+        if load:
+            self._pending = None
+            if pending.state is not None:
+                self.load_state_dict(pending.state)
 
 
 def load_error(hello: Hello, submission: Path) -> errors.StudentError:

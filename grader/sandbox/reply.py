@@ -13,9 +13,9 @@ from grader import wire
 # The reply header, field by field: the type each must have when present (anything else is dropped).
 REPLY_FIELDS = {"status": str, "banned": list, "aten_ops": int, "graph": bool, "obj": int, "info": dict,
                 "name": str, "message": str, "type": str, "frames": list, "not_implemented": bool,
-                "exit": bool, "memory": bool}
+                "exit": bool, "memory": bool, "stage": str}
 REPLY_VALUES = {"result": object, "input_grads": dict, "param_grads": dict, "inputs_after": dict, "state": dict}
-STATUSES = ("ok", "error", "missing", "protocol")
+STATUSES = ("ok", "error", "missing", "protocol", "built")  # "built": made, converted, loaded; the call follows
 
 
 def checked_reply(head: dict, out: dict) -> tuple[dict, dict]:

@@ -154,10 +154,17 @@ def _verdicts(report_dir, student):
 
 
 def test_a_parallel_batch_gives_every_student_the_same_result_as_one_at_a_time(tmp_path):
+    """Oversubscribed on purpose: more workers than students and cores, on a machine kept busy."""
     klass = _class_of(tmp_path / "class", ada=CORRECT, bob=BUGGY,
                       cy=CORPUS / "02_multihead" / "buggy" / "softmax_query_axis.py",
                       dee=CORPUS / "02_multihead" / "bad_input" / "syntax_error.py")
-    parallel = _batch([str(klass), "-j", "3", "--report-dir", "par"], tmp_path)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        parallel = _batch([str(klass), "-j", "6", "--report-dir", "par"], tmp_path)
+    finally:
+        for burner in busy:
+            burner.kill()
+            burner.wait()
     assert parallel.returncode == 0, parallel.stderr
     assert "4 graded, 0 could not be graded, 0 skipped" in parallel.stdout
     assert sorted(re.findall(r"\[(\d)/4\]", parallel.stderr)) == ["1", "2", "3", "4"]
@@ -174,6 +181,7 @@ def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
     process = subprocess.Popen([*exe.split(), "class", str(EXERCISES / "02_multihead"), str(klass),
                                 "--jobs", "2", "--report-dir", "out"], cwd=tmp_path, stderr=subprocess.PIPE,
                                text=True, stdout=subprocess.PIPE, start_new_session=True)
+    assert process.stderr.readline().startswith("Grading 6 submissions of 02_multihead, 2 at a time")
     first = re.match(r"\[1/6\] (s\d): (\d+)/\2 in ", process.stderr.readline())
     assert first, "no progress line"
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group

@@ -40,7 +40,7 @@ def oracle(inputs: MHAInputs, dtype: torch.dtype):
     def compute(dtype):
         q, k, v, mask = inputs.tensors(dtype)
         return ref.multihead_attention(q, k, v, inputs.state_dict(dtype), inputs.num_heads, mask)
-    return kit.oracle_pair(compute, dtype=dtype)
+    return kit.oracle_pair(compute, dtype=dtype, key=("multihead_attention", inputs))
 
 
 def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None) -> None:

@@ -8,7 +8,9 @@ itself. What the child records (banned calls, op counts) is advisory.
 Request ops (header ``op``):
 
 ``call``     run a function of the submission, or a method of an object made by ``new``
-             (with ``state`` among the values, load those weights into the object first)
+             (with ``state`` among the values, load those weights into the object first; with
+             ``build`` in the header, make the object first, convert it, load it, answer
+             ``built`` with its number, then call it: one request instead of four)
 ``new``      instantiate a class of the submission; reply with an object id and its layout
 ``load_state_dict`` / ``state_dict``   move weights in and out of an object
 """
@@ -101,6 +103,8 @@ class Server:
         self.level = level
         self.module = None
         self.objects: dict[int, Any] = {}
+        self.stage: str | None = None   # of a request that makes, converts or loads: where it is
+        self.made: int | None = None    # the object that request made
 
     # -- loading ---------------------------------------------------------------
     def load(self) -> None:
@@ -129,6 +133,7 @@ class Server:
                 return
             header, values = wire.decode_message(data)
             op = header.get("op")
+            self.stage = self.made = None
             try:
                 if op == "call":
                     reply, out = self.call(header, values)
@@ -145,6 +150,10 @@ class Server:
                     reply, out = {"status": "protocol", "message": f"unknown op {op!r}"}, {}
             except BaseException as error:  # the submission's exception, reported as data
                 reply, out = {"status": "error", **self._error_fields(error)}, {}
+                if self.stage is not None:
+                    reply["stage"] = self.stage
+            if self.made is not None:
+                reply["obj"] = self.made
             reply["banned"] = self.recorder.take()
             self.send(reply, out)
 
@@ -172,14 +181,37 @@ class Server:
         self.objects[key] = obj
         return {"status": "ok", "obj": key, "info": _describe(obj)}, {}
 
+    def build(self, build, values) -> int:
+        """Make, convert and load the object of a ``call`` with ``build``; tell the grader it is made."""
+        self.stage = "new"
+        cls = self._target({"target": {"name": build["name"]}})
+        made = values.get("build") or {}
+        obj = cls(*made.get("args", ()), **made.get("kwargs", {}))
+        key = self.made = len(self.objects) + 1
+        self.objects[key] = obj
+        if build.get("convert"):
+            self.stage = "convert"
+            getattr(obj, build["convert"])()
+        if "state" in values:
+            self.stage = "load"
+            obj.load_state_dict(values["state"])
+        self.stage = "call"
+        self.send({"status": "built", "obj": key, "banned": self.recorder.take()})
+        return key
+
     def call(self, header, values):
+        if header.get("build"):
+            header["target"] = {**header["target"], "obj": self.build(header["build"], values)}
+            values.pop("state", None)
         fn = self._target(header)
         args = list(values.get("args", ()))
         kwargs = dict(values.get("kwargs", {}))
         grad = header.get("grad")
         owner = self.objects.get(header["target"].get("obj")) if "obj" in header["target"] else None
         if "state" in values and owner is not None:
+            self.stage = "load"
             owner.load_state_dict(values["state"])
+            self.stage = "call"
         given = (list(args), dict(kwargs)) if header.get("echo_inputs") else None
         leaves = {}
         if grad:
