@@ -32,7 +32,7 @@ CUBLAS_WORKSPACE = ":4096:8"
 LIBCUDA = "libcuda.so.1"
 DRIVER_LIBRARY = r"^(libcuda|libnvidia-[a-z-]+|libnvcuvid)\.so"   # cuBLAS picks the same algorithms every run (deterministic results)
 
-MSG_NO_CUDA = ("--device {choice}: this machine has no CUDA device that PyTorch can use (torch {version}, "
+MSG_NO_CUDA = ("{choice}: this machine has no CUDA device that PyTorch can use (torch {version}, "
                "{build}); grade with --device cpu, or leave --device out to grade on every device available.")
 MSG_CHOICE = "{choice}: choose one of cpu, cuda, all."
 
@@ -66,6 +66,19 @@ def resolve(choice: str | None) -> tuple[str, ...]:
         build = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
         raise DeviceError(MSG_NO_CUDA.format(choice=choice, version=torch.__version__, build=build))
     return (CUDA,) if choice == CUDA else (CPU, CUDA)
+
+
+def for_exercise(exercise, devices: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The devices ``exercise``'s checks run on: ``devices`` (None: every one available) for a
+    PyTorch exercise, the CPU alone for any other (NumPy runs nowhere else)."""
+    if getattr(exercise, "framework", "torch") != "torch":
+        return (CPU,)
+    return available() if devices is None else tuple(devices)
+
+
+def titled(title: str, device: str) -> str:
+    """A check's title when it runs on several devices: which one this run is on."""
+    return f"{title} [{device}]"
 
 
 def split_points(points: float, devices: tuple[str, ...]) -> float:
