@@ -79,8 +79,9 @@ class SubmissionRunner:
     """
 
     def __init__(self, *, submission: Path, limits: Limits, banned: tuple[str, ...] = (),
-                 isolation: str = "best", private: tuple[str, ...] = ()) -> None:
+                 isolation: str = "best", private: tuple[str, ...] = (), cuda: dict | None = None) -> None:
         self.submission = Path(submission)
+        self.cuda = cuda   # the child's CUDA settings (grader.run.devices.child_settings), None: CPU only
         self.limits = limits
         self.banned = banned
         self.isolation = probe.resolve(isolation)
@@ -109,7 +110,7 @@ class SubmissionRunner:
                 f"The submission used up the {self.limits.total_seconds:g} s that all its calls may take "
                 "together; the remaining checks were not run.")
         sandbox = Sandbox(source=self.source, limits=self.limits, banned=self.banned,
-                          isolation=self.isolation, private=self.private)
+                          isolation=self.isolation, private=self.private, cuda=self.cuda)
         self.sandbox = sandbox
         started = time.monotonic()
         try:
@@ -154,8 +155,9 @@ class SubmissionRunner:
 class Student:
     """What a check's ``student`` fixture is: the submission, seen from the grader."""
 
-    def __init__(self, runner: SubmissionRunner) -> None:
+    def __init__(self, runner: SubmissionRunner, device: str = "cpu") -> None:
         self._runner = runner
+        self.device = device   # where the check runs: the modules it makes are moved there
         self._fatal: errors.StudentError | None = None        # input-independent: stands for every call
         self._broken: errors.SandboxFailure | None = None     # a call that killed the child in this check
         self._broken_request: str | None = None               # the fingerprint of that call
@@ -184,7 +186,10 @@ class Student:
         what = f"creating {class_name}({_signature(args, kwargs)})"
         header, _ = self._request({"op": "new", "name": class_name},
                                   {"args": list(args), "kwargs": kwargs}, what=what)
-        return RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
+        made = RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
+        if header.get("info", {}).get("is_module"):
+            made.to_device(self.device)   # made on the CPU, as a user would; then on the check's device
+        return made
 
     def show(self, *, note: str | None = None, curve: results.Curve | None = None,
              advice: str | None = None) -> None:
@@ -277,6 +282,8 @@ class Student:
             self._break(error, fingerprint)
         finally:
             self._runner.charge(started)
+        if head.get("restart"):   # the child lost its CUDA context on this call and ended: the next call gets a new one
+            self._runner._retire()
         for name in head.get("banned") or ():
             if isinstance(name, str):
                 self.banned_hits.add(name)
@@ -348,6 +355,11 @@ class RemoteObject:
     def to_dtype(self, dtype: torch.dtype) -> None:
         """Convert the module's parameters, like ``module.to(dtype)``."""
         self.method(DTYPE_METHODS[dtype])
+
+    def to_device(self, device: str) -> None:
+        """Move the module to ``device`` ("cuda" or "cuda:0"; the CPU is where it is made), like ``module.cuda()``."""
+        if str(device).startswith("cuda"):
+            self.method("cuda")
 
     def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
         self._student._request({"op": "load_state_dict", "obj": self.key, "strict": strict},
