@@ -118,9 +118,17 @@ def driver_libraries() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def versions(devices: tuple[str, ...]) -> dict[str, str]:
+    """What the report says about CUDA (nothing without it): the GPU, CUDA and TF32."""
+    return {"cuda": describe_cuda()} if CUDA in devices else {}
+
+
 def describe_cuda() -> str:
     """One line for the report: the GPU, the CUDA version and the precision settings."""
-    name = torch.cuda.get_device_name(0)
+    try:
+        name = torch.cuda.get_device_name(0)
+    except (AssertionError, RuntimeError):   # no GPU after all (a test that fakes one)
+        name = "no GPU"
     return (f"{name}, CUDA {torch.version.cuda}; TF32 {'on' if TF32 else 'off'} for float32 matmuls "
             "(the reference and the submission alike)")
 
