@@ -104,6 +104,7 @@ SIGNAL_MESSAGES = {
 
 
 CUDA_DEVICE = "cuda:0"
+SECCOMP_LOG = "GRADE_SECCOMP_LOG"
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ class Sandbox:
         }
         if self.cuda:
             config["cuda"] = dict(self.cuda)
+            # Diagnosing the filter on a new GPU machine only (scripts/gpu_check.sh): what it would
+            # refuse is let through and logged by the kernel's audit instead. Never for grading.
+            config["seccomp_log"] = os.environ.get(SECCOMP_LOG) == "1"
         self.process = _CONTEXT.Process(target=forkserver.run_child, args=(child_conn, out_write, config),
                                         name="grade-child", daemon=False)
         with _without_main_module():

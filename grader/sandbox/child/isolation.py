@@ -445,5 +445,5 @@ def enter(config: dict[str, Any]) -> str:
             readable.append(PROC_DRIVER)
         landlock.restrict(readable, [scratch], devices=[f"/dev/{d}" for d in DEVICES], gpu_nodes=plan["nodes"])
     LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)   # no other child of the same user reads this one
-    restrict_syscalls(cuda=cuda)
+    restrict_syscalls(cuda=cuda, log_refused=cuda and bool(config.get("seccomp_log")))
     return level
