@@ -45,5 +45,6 @@ def test_a_cuda_failure_costs_the_checks_that_hit_it_only(tmp_path, how):
     result = grade(EXERCISE, _submission(tmp_path, how), devices=("cuda",), call_seconds=5, total_seconds=120)
     failed = {c.check_id for c in result.checks if not c.passed}
     assert "test_softmax_matches_reference" in failed
-    assert "test_masked_softmax_matches_reference" not in failed, [c.summary for c in result.checks]
+    if how != "kernel_hang":   # a submission that keeps hanging is given up on after a few calls, as on the CPU
+        assert "test_masked_softmax_matches_reference" not in failed, [c.summary for c in result.checks]
     assert_full_marks(grade(EXERCISE, REFERENCE, devices=("cuda",)))   # and the next submission grades normally
