@@ -17,7 +17,7 @@ import torch
 
 from grader import errors
 from grader.kit import strategies
-from grader.run import session
+from grader.run import devices, session
 from grader.sandbox.proxy import Student, SubmissionRunner
 from grader.spec import load_exercise
 
@@ -76,6 +76,14 @@ def read_entry(path: Path) -> CorpusEntry:
                        adapted=fields.get("adapted"), bug=fields.get("bug"),
                        expected_diagnosis=fields.get("expected-diagnosis"), names=names,
                        known_gap=fields.get("known-gap"))
+
+
+@pytest.fixture(autouse=True)
+def _the_cpu_unless_a_test_chooses(request, monkeypatch):
+    """On a machine with a GPU, grading in this process defaults to the CPU alone (the tests'
+    expectations, check ids included, are the CPU's), except in tests marked ``devices``."""
+    if torch.cuda.is_available() and request.node.get_closest_marker("devices") is None:
+        monkeypatch.setattr(devices, "available", lambda: (devices.CPU,))
 
 
 def diagnoses_shown(exercise: str) -> list[str]:

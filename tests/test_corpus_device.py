@@ -16,6 +16,7 @@ import torch
 from conftest import (CORPUS, EXERCISES, ROOT, assert_full_marks, assert_loses_the_right_points, corpus,
                       grade)
 
+pytestmark = pytest.mark.devices
 REFERENCES = {"01_softmax": "softmax.py", "02_multihead": "multihead.py", "03_encoder_decoder": "encoder_decoder.py"}
 ENTRIES = [(exercise, entry) for exercise in REFERENCES if (CORPUS / exercise / "device").is_dir()
            for entry in corpus(exercise, "device")]

@@ -12,8 +12,8 @@ import torch
 
 from conftest import ROOT, assert_full_marks, grade
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="needs a CUDA GPU (none here); scripts/gpu_check.sh runs it on one")
+pytestmark = [pytest.mark.devices, pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="needs a CUDA GPU (none here); scripts/gpu_check.sh runs it on one")]
 
 EXERCISE = "01_softmax"
 REFERENCE = ROOT / "attention_reference" / "softmax.py"

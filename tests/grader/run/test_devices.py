@@ -19,6 +19,8 @@ from grader.kit import strategies
 from grader.run import devices, session
 from grader.spec import load_exercise
 
+pytestmark = pytest.mark.devices
+
 CHECKS = '''
 import pytest
 
