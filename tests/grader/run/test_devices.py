@@ -15,6 +15,7 @@ import torch
 from click.testing import CliRunner
 
 from grader import cli
+from grader.outputs import gradescope, terminal
 from grader.kit import strategies
 from grader.run import devices, session
 from grader.spec import load_exercise
@@ -114,6 +115,7 @@ def test_on_the_cpu_alone_ids_points_and_titles_are_as_they_always_were(tmp_path
         ("test_no_device", 1, "cpu", "Takes no device"),
     ]
     assert result.devices == ("cpu",) and result.max_score == 6 and result.score == 6
+    assert not any("On cpu" in line for line in terminal.summary_lines(result))
 
 
 def test_on_two_devices_each_check_runs_on_each_for_half_its_points(tmp_path):
@@ -128,6 +130,10 @@ def test_on_two_devices_each_check_runs_on_each_for_half_its_points(tmp_path):
     ]
     assert result.devices == ("cpu", "cuda")
     assert result.max_score == 6 and result.score == 5   # the same maximum as on the CPU alone
+    lines = terminal.summary_lines(result)
+    assert lines[1].startswith("  On cpu and cuda: each check runs on each")
+    assert any("Passes on the CPU only [cuda]" in line and line.lstrip().startswith("FAIL") for line in lines)
+    assert gradescope.to_results_json(result)["max_score"] == 6
 
 
 def test_a_numpy_exercise_runs_on_the_cpu_whatever_is_asked(tmp_path):
