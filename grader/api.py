@@ -18,7 +18,7 @@ from typing import Callable
 from grader import results, wire
 from grader.course import library
 from grader.outputs import gradescope, junit as junit_xml, report, terminal
-from grader.run import archives, batch, cluster, plugin, roster as rosters, session, submissions as found_in
+from grader.run import archives, batch, cluster, devices, plugin, roster as rosters, session, submissions as found_in
 from grader.sandbox import forkserver, probe
 from grader.spec import CHECKS, Exercise, ExerciseError, load_exercise
 
@@ -55,14 +55,17 @@ class Outcome:
 def grade(*, exercise_dir: Path, submission: Path | None = None, results_json: Path | None = None,
           report_dir: Path | None = Path("reports"), seed: int = session.DEFAULT_SEED,
           isolation: str = "best", require_isolation: bool = False, junit: Path | None = None,
-          extra_checks: tuple[Path, ...] = (), show_hidden: bool = False, seed_hidden: bool = False) -> Outcome:
+          extra_checks: tuple[Path, ...] = (), show_hidden: bool = False, seed_hidden: bool = False,
+          device: str | None = None) -> Outcome:
     """Grade one submission of one exercise and write its report (and results.json, JUnit XML).
 
     ``extra_checks``: folders of more checks (hidden from students); ``show_hidden``: the
     terminal, report and JUnit show hidden checks in full (the instructor's view);
-    ``seed_hidden``: ``seed`` is a final-grading seed that students' outputs do not show.
+    ``seed_hidden``: ``seed`` is a final-grading seed that students' outputs do not show;
+    ``device``: "cpu", "cuda" or "all" (None: every device this machine has).
     """
     exercise = _load(exercise_dir, for_student=True)
+    on = _devices(device)
     extra_checks = _extra_checks(extra_checks)
     if junit is not None:
         _check_writable(junit, report_dir)
@@ -74,7 +77,7 @@ def grade(*, exercise_dir: Path, submission: Path | None = None, results_json: P
     isolation = _isolation(isolation, require_isolation)
     try:
         result = session.grade_submission(exercise=exercise, submission=submission, seed=seed, isolation=isolation,
-                                          extra_checks=extra_checks, seed_hidden=seed_hidden)
+                                          extra_checks=extra_checks, seed_hidden=seed_hidden, devices=on)
     except plugin.ChecksError as error:
         raise GradingError(str(error), param="extra_checks") from None
     outcome = Outcome(result=result, report_path=None, results_json=None, show_hidden=show_hidden)
@@ -97,7 +100,7 @@ def grade_class(*, exercise_dir: Path, submissions: Path, report_dir: Path = Pat
                 resume: bool = True, jobs: int | None = None, progress: Callable[[str], None] | None = None,
                 junit: Path | None = None, extra_checks: tuple[Path, ...] = (), roster: Path | None = None,
                 gradebook: str = "plain", layout: str | None = None, assignment: str | None = None,
-                scheduler: str | None = None) -> results.BatchResult:
+                scheduler: str | None = None, device: str | None = None) -> results.BatchResult:
     """Grade a class: ``submissions`` is a folder or an archive (.zip, .tar.gz) in the plain,
     Canvas, Moodle or Gradescope-export layout (``layout`` forces one).
 
@@ -107,8 +110,10 @@ def grade_class(*, exercise_dir: Path, submissions: Path, report_dir: Path = Pat
     one, kept in REPORT_DIR/grading.json so that a re-run uses it again); students' reports
     never show it. ``jobs`` submissions are graded at once (None: one per core), or a Dask
     ``scheduler``'s workers grade them. ``junit``: also write every student's result to one file.
+    ``device``: as for :func:`grade` (a Dask worker grades on what its own machine has).
     """
     exercise = _load(exercise_dir)
+    on = _devices(device) if device is not None else None
     extra_checks = _extra_checks(extra_checks)
     if jobs is not None and jobs < 1:
         raise GradingError(f"{jobs}: give a number of workers, 1 or more.", param="jobs")
@@ -146,7 +151,7 @@ def grade_class(*, exercise_dir: Path, submissions: Path, report_dir: Path = Pat
                                    seed_hidden=seed_hidden, isolation=isolation, resume=resume,
                                    jobs=jobs or batch.default_jobs(), extra_checks=extra_checks, progress=progress,
                                    gradebook_format=gradebook, assignment=assignment, scheduler=scheduler,
-                                   warnings=tuple(warnings))
+                                   warnings=tuple(warnings), devices=on)
     except plugin.ChecksError as error:
         raise GradingError(str(error), param="extra_checks") from None
     except cluster.ClusterError as error:
@@ -353,6 +358,14 @@ def _load(exercise_dir: Path, *, for_student: bool = False) -> Exercise:
         return load_exercise(path)
     except ExerciseError as error:
         raise GradingError(str(error)) from None
+
+
+def _devices(device: str | None) -> tuple[str, ...]:
+    """The devices ``--device`` asks for, refused in one line where this machine lacks them."""
+    try:
+        return devices.resolve(device)
+    except devices.DeviceError as error:
+        raise GradingError(str(error), param="device") from None
 
 
 def _isolation(requested: str, required: bool, *, batch: bool = False) -> str:

@@ -32,7 +32,7 @@ DEFAULT_VERB = "solution"
 FLAGS = {"submission": "--submission", "submissions": "SUBMISSIONS", "junit": "--junit", "jobs": "--jobs",
          "require_isolation": "--require-isolation", "isolation": "--isolation", "folder": "FOLDER",
          "extra_checks": "--extra-checks", "roster": "--roster", "gradebook": "--gradebook", "layout": "--layout",
-         "seed": "--seed", "output": "--output", "target": "DIR", "names": "EXERCISE", "scheduler": "--scheduler"}
+         "seed": "--seed", "output": "--output", "target": "DIR", "names": "EXERCISE", "scheduler": "--scheduler", "device": "--device"}
 MSG_BATCH_MOVED = ("grade: --batch is now its own command; this form goes away in the next release. "
                    "Use: grade class {exercise} {folder}")
 
@@ -75,6 +75,13 @@ _isolation_options = [
 ]
 
 
+_device_option = click.option(
+    "--device", type=click.Choice(["cpu", "cuda", "all"]), default=None,
+    help="Where the PyTorch checks run: cpu, cuda, or all (both). Default: every device this machine has. "
+         "A check run on two devices is worth half its points on each, so the maximum score is the same "
+         "everywhere; without a CUDA GPU, cuda and all are refused.")
+
+
 _extra_checks_option = click.option(
     "--extra-checks", "extra_checks", type=click.Path(path_type=Path, file_okay=False), multiple=True,
     help="Also run the checks in this folder (test_*.py files written with grader.kit, like an exercise's "
@@ -102,6 +109,7 @@ def _with(options):
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the generated test inputs; the same seed always gives the same score.")
 @_with(_isolation_options)
+@_device_option
 @_extra_checks_option
 @click.option("--show-hidden", is_flag=True, default=False,
               help="Show hidden checks in full in the terminal, the report and the JUnit file (the instructor's "
@@ -120,7 +128,7 @@ def _with(options):
 def solution(exercise_dir: Path, submission: Path | None, results_json: Path | None, junit: Path | None,
              report_dir: Path, seed: int, isolation: str, require_isolation: bool, extra_checks: tuple[Path, ...],
              show_hidden: bool, final_seed: int | None, watch: bool, quiet: bool, batch_dir: Path | None,
-             jobs: int | None) -> None:
+             jobs: int | None, device: str | None) -> None:
     """Grade the solution in EXERCISE_DIR (for example exercises/02_multihead).
 
     Prints a summary of every check, writes an HTML report to REPORT_DIR and
@@ -137,7 +145,7 @@ def solution(exercise_dir: Path, submission: Path | None, results_json: Path | N
                       "(the gradebook is grades.csv; --junit writes one file for the class).")
         click.echo(MSG_BATCH_MOVED.format(exercise=exercise_dir, folder=batch_dir), err=True)
         _grade_class(exercise_dir, batch_dir, report_dir, seed, isolation, require_isolation, jobs, quiet, junit,
-                     extra_checks=extra_checks)
+                     extra_checks=extra_checks, device=device)
     if jobs is not None:
         _fail("--jobs applies only to a class: grade class EXERCISE_DIR SUBMISSIONS --jobs N "
               "(one submission is graded by one worker).")
@@ -148,7 +156,7 @@ def solution(exercise_dir: Path, submission: Path | None, results_json: Path | N
                                 report_dir=report_dir, seed=seed if final_seed is None else final_seed,
                                 isolation=isolation, require_isolation=require_isolation, junit=junit,
                                 extra_checks=extra_checks, show_hidden=show_hidden,
-                                seed_hidden=final_seed is not None)
+                                seed_hidden=final_seed is not None, device=device)
         except api.GradingError as error:
             _fail_with(error)
         result = outcome.result
@@ -194,11 +202,12 @@ def solution(exercise_dir: Path, submission: Path | None, results_json: Path | N
               help="Grade on a Dask cluster: the scheduler's address (tcp://host:8786). Its workers need this "
                    "package installed and the exercise and submissions at the same paths.")
 @_with(_isolation_options)
+@_device_option
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the closing lines.")
 def class_(exercise_dir: Path, submissions: Path, report_dir: Path, jobs: int | None, roster: Path | None,
            gradebook_format: str, assignment: str | None, layout: str | None, extra_checks: tuple[Path, ...],
            junit: Path | None, seed: str, scheduler: str | None, isolation: str, require_isolation: bool,
-           quiet: bool) -> None:
+           quiet: bool, device: str | None) -> None:
     """Grade every submission in SUBMISSIONS against EXERCISE_DIR's checks.
 
     SUBMISSIONS is a folder or an archive (.zip, .tar.gz): plain (<student>.py files,
@@ -214,7 +223,7 @@ def class_(exercise_dir: Path, submissions: Path, report_dir: Path, jobs: int | 
     forkserver.warm_up()
     _grade_class(exercise_dir, submissions, report_dir, seed, isolation, require_isolation, jobs, quiet, junit,
                  extra_checks=extra_checks, roster=roster, gradebook=gradebook_format, layout=layout,
-                 assignment=assignment, scheduler=scheduler)
+                 assignment=assignment, scheduler=scheduler, device=device)
 
 
 @main.command("list")

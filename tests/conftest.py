@@ -17,7 +17,7 @@ import torch
 
 from grader import errors
 from grader.kit import strategies
-from grader.run import session
+from grader.run import devices, session
 from grader.sandbox.proxy import Student, SubmissionRunner
 from grader.spec import load_exercise
 
@@ -36,6 +36,7 @@ class CorpusEntry:
                                   # mistakes is named; "none": no name at all)
     message: str | None = None    # text a failing check's summary must contain
     skip_if: str | None = None    # "cuda": the entry's expectations hold only where CUDA is not available
+    needs: str | None = None      # "cuda": graded on CUDA alone, where CUDA exists (skipped elsewhere)
     # Provenance of real public code (tests/corpus/<exercise>/external/); a field may span several lines.
     source: str | None = None              # URL, repository and path the code comes from
     commit: str | None = None              # the commit (or date) it was read at
@@ -57,7 +58,7 @@ PROVENANCE = ("source", "commit", "licence", "adapted", "bug", "expected-diagnos
 def read_entry(path: Path) -> CorpusEntry:
     fields = {}
     for line in path.read_text().splitlines():
-        match = re.match(r"#\s*(corpus|fails|passes|diagnosis|message|skip-if|" + "|".join(PROVENANCE)
+        match = re.match(r"#\s*(corpus|fails|passes|diagnosis|message|skip-if|needs|" + "|".join(PROVENANCE)
                          + r"):\s*(.*)", line)
         if not match:
             break
@@ -70,11 +71,19 @@ def read_entry(path: Path) -> CorpusEntry:
                        fails=tuple(fields.get("fails", "").split()),
                        passes=tuple(fields.get("passes", "").split()),
                        diagnosis=fields.get("diagnosis"), message=fields.get("message"),
-                       skip_if=fields.get("skip-if"),
+                       skip_if=fields.get("skip-if"), needs=fields.get("needs"),
                        source=fields.get("source"), commit=fields.get("commit"), licence=fields.get("licence"),
                        adapted=fields.get("adapted"), bug=fields.get("bug"),
                        expected_diagnosis=fields.get("expected-diagnosis"), names=names,
                        known_gap=fields.get("known-gap"))
+
+
+@pytest.fixture(autouse=True)
+def _the_cpu_unless_a_test_chooses(request, monkeypatch):
+    """On a machine with a GPU, grading in this process defaults to the CPU alone (the tests'
+    expectations, check ids included, are the CPU's), except in tests marked ``devices``."""
+    if torch.cuda.is_available() and request.node.get_closest_marker("devices") is None:
+        monkeypatch.setattr(devices, "available", lambda: (devices.CPU,))
 
 
 def diagnoses_shown(exercise: str) -> list[str]:
@@ -95,12 +104,13 @@ def corpus(exercise: str, category: str) -> list[CorpusEntry]:
     return [read_entry(p) for p in sorted(folder.glob("*.py"))]
 
 
-def grade(exercise: str, submission: Path | None = None, *, seed: int = 0, **limits):
-    """Grade ``submission`` against ``exercises/<exercise>`` in this process."""
+def grade(exercise: str, submission: Path | None = None, *, seed: int = 0, devices=("cpu",), **limits):
+    """Grade ``submission`` against ``exercises/<exercise>`` in this process, on ``devices`` (the
+    corpus's expectations are the CPU's unless an entry ``# needs: cuda``)."""
     ex = load_exercise(EXERCISES / exercise)
     if limits:
         ex = dataclasses.replace(ex, limits=dataclasses.replace(ex.limits, **limits))
-    return session.grade_submission(exercise=ex, submission=submission, seed=seed)
+    return session.grade_submission(exercise=ex, submission=submission, seed=seed, devices=devices)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

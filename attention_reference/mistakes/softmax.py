@@ -116,7 +116,7 @@ def compute(x, mask=None, dim=-1, *, shift="slice", softmax_dim="given", total="
     d = min(d, x.dim() - 1)                 # a fixed dim 1 of a 1-d input: its only dim (else it raises)
     if masking == "zero_filler":
         keep = torch.broadcast_to(mask, x.shape) & (x != float("-inf"))
-        neg_inf = torch.full((), float("-inf"), dtype=x.dtype)
+        neg_inf = torch.full((), float("-inf"), dtype=x.dtype, device=x.device)
         m = torch.where(keep, x, neg_inf).amax(dim=d, keepdim=True)
         m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
         e = torch.exp(torch.where(keep, x, torch.zeros_like(x)) - m) * keep   # exp(0 - m) may be inf: inf * 0
@@ -129,26 +129,26 @@ def compute(x, mask=None, dim=-1, *, shift="slice", softmax_dim="given", total="
         e = torch.exp(s - m) * keep
         t = e.sum(dim=d, keepdim=True)
         return e / torch.where(t > 0, t, torch.ones_like(t))
-    neg_inf = torch.full((), float("-inf"), dtype=x.dtype)
-    given = torch.ones(x.shape, dtype=torch.bool) if mask is None else torch.broadcast_to(mask, x.shape)
+    neg_inf = torch.full((), float("-inf"), dtype=x.dtype, device=x.device)
+    given = torch.ones(x.shape, dtype=torch.bool, device=x.device) if mask is None else torch.broadcast_to(mask, x.shape)
     if masking == "inverted":
         given = ~given
     elif masking in ("ignored", "after_softmax", "after_renormalised"):
-        given = torch.ones(x.shape, dtype=torch.bool)
+        given = torch.ones(x.shape, dtype=torch.bool, device=x.device)
     elif masking == "additive":
         x = x - 1e4 * (~given).to(x.dtype)                              # masked entries move by -1e4
         empties = ~given.any(dim=d, keepdim=True)                       # slices a right mask would empty
-        given = torch.ones(x.shape, dtype=torch.bool)
+        given = torch.ones(x.shape, dtype=torch.bool, device=x.device)
     elif masking == "zeroed":
         x = x * given                                                   # masked scores become 0
-        given = torch.ones(x.shape, dtype=torch.bool)
+        given = torch.ones(x.shape, dtype=torch.bool, device=x.device)
     if empty == "uniform":
         fill = max(-1e9, torch.finfo(x.dtype).min)
         s = x.masked_fill(~given, fill)                                 # a large negative number, not -inf
     else:
         s = torch.where(given, x, neg_inf)                              # (...) masked entries -inf
     if shift == "none":
-        m = torch.zeros((), dtype=x.dtype)
+        m = torch.zeros((), dtype=x.dtype, device=x.device)
     elif shift == "global":
         m = s.max()
     else:

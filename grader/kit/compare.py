@@ -44,6 +44,14 @@ MSG_NOT_CLOSE = "Wrong values in {name}."
 MSG_SHAPE = "{name} has shape {got}, expected {expected}."
 MSG_DTYPE = "{name} has dtype {got}, expected {expected} (the dtype of the inputs)."
 MSG_DEVICE = "{name} is on device {got}, expected {expected} (the device of the inputs)."
+HINT_DEVICE = ("Keep every tensor on the inputs' device: create new ones with device=x.device (or "
+               "torch.zeros_like(x), x.new_zeros(...)), and do not go through NumPy (.cpu().numpy() and back) "
+               "or call .cpu() / .cuda() yourself.")
+MSG_PROMOTED = ("{name} has dtype float32, expected {expected} (the dtype of the inputs): it was silently promoted "
+                "to float32, which happens when a float32 tensor you create (a mask or bias from torch.zeros(...), "
+                "torch.ones(...) or torch.tensor(...) without dtype=) meets the {expected} inputs.")
+HINT_PROMOTED = "Create new tensors with dtype=x.dtype (or torch.zeros_like(x), x.new_zeros(...))."
+HALF = (torch.float16, torch.bfloat16)
 MSG_TYPE = "{name} should be a {expected}, got {got}."
 MSG_NAN = "{name} contains NaN or inf at index {index}, where the expected value is {expected:.4g}."
 
@@ -97,11 +105,15 @@ def expect_array(value: Any, *, name: str, like: np.ndarray | None = None) -> np
 def check_attributes(got: torch.Tensor, like: torch.Tensor, *, name: str) -> None:
     if tuple(got.shape) != tuple(like.shape):
         raise errors.CheckFailure(MSG_SHAPE.format(name=name, got=tuple(got.shape), expected=tuple(like.shape)))
+    if got.dtype == torch.float32 and like.dtype in HALF:
+        raise errors.CheckFailure(MSG_PROMOTED.format(name=name, expected=str(like.dtype).removeprefix("torch.")),
+                                  hint=HINT_PROMOTED)
     if got.dtype != like.dtype:
         raise errors.CheckFailure(MSG_DTYPE.format(name=name, got=got.dtype, expected=like.dtype))
     got_device, expected_device = wire.claimed_device(got), str(like.device)
     if got_device != expected_device:
-        raise errors.CheckFailure(MSG_DEVICE.format(name=name, got=got_device, expected=expected_device))
+        raise errors.CheckFailure(MSG_DEVICE.format(name=name, got=got_device, expected=expected_device),
+                                  hint=HINT_DEVICE)
 
 
 def _as_tensor(value: Any) -> torch.Tensor:

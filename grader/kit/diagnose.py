@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
-from grader.kit import compare
+from grader.kit import compare, device_errors
 
 
 def matching(got: Sequence[Any], mistakes: Iterable[Any], compute: Callable[[Any], Sequence[Any]],
@@ -342,6 +342,9 @@ SOURCE_PATTERNS: tuple[tuple[re.Pattern, re.Pattern, str], ...] = (
 
 def for_error(message: str, source: str | None = None) -> str | None:
     """The known mistake behind an exception's ``message`` (raised on the line ``source``), or None."""
+    on_device = device_errors.for_error(message, source)
+    if on_device is not None:   # a mistake only a GPU shows, in the student's words
+        return on_device
     for pattern, line, text in SOURCE_PATTERNS:
         if source and line.search(source) and pattern.search(message):
             return text

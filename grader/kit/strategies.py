@@ -14,18 +14,59 @@ asymmetric weights, ``Lq != Lk`` and size-1 dimensions allowed.
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 
 import torch
 from hypothesis import strategies as st
 
 MASK_KINDS = ("none", "causal", "padding", "random", "fully_masked_rows")
+_DEVICE = ["cpu"]   # where the bundles put their tensors: the device the running check is on
+
+
+def current_device() -> str:
+    """The device the running check is on ("cpu" unless the grading runs it on CUDA too)."""
+    return _DEVICE[-1]
+
+
+@contextlib.contextmanager
+def on_device(device: str):
+    """Bundles, ``randn`` and ``make_mask`` give tensors on ``device`` inside (the grading plugin sets it
+    per check). Values are drawn on the CPU first, so every device gets the very same inputs."""
+    _DEVICE.append(str(device))
+    try:
+        yield
+    finally:
+        _DEVICE.pop()
+
+
+def _place(value):
+    device = current_device()
+    if device == "cpu":
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if type(value) in (tuple, list):
+        return type(value)(_place(v) for v in value)
+    if type(value) is dict:
+        return {k: _place(v) for k, v in value.items()}
+    return value
+
+
+def placed(make):
+    """``make``'s tensors (alone, or in a tuple, list or dict) on :func:`current_device`."""
+    @functools.wraps(make)
+    def on_current(*args, **kwargs):
+        return _place(make(*args, **kwargs))
+    return on_current
+
 
 
 def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
+@placed
 def randn(shape, *, seed: int, dtype=torch.float64, scale: float = 1.0) -> torch.Tensor:
     return (torch.randn(tuple(shape), generator=generator(seed), dtype=torch.float64) * scale).to(dtype)
 
@@ -51,6 +92,7 @@ def seeded(seed: int):
         yield
 
 
+@placed
 def make_mask(kind: str, *, batch: int, lq: int, lk: int, seed: int) -> torch.Tensor | None:
     """A boolean mask, True = may attend, in the shape a user would pass for ``kind``.
 
@@ -98,6 +140,7 @@ class MHAInputs:
     def embed_dim(self) -> int:
         return self.num_heads * self.head_dim
 
+    @placed
     def tensors(self, dtype: torch.dtype | None = None):
         """(query, key, value, mask) in ``dtype`` (default: the bundle's)."""
         dtype = dtype or self.dtype
@@ -111,6 +154,7 @@ class MHAInputs:
         mask = make_mask(self.mask_kind, batch=self.batch, lq=self.lq, lk=self.lk, seed=self.seed)
         return query, key, value, mask
 
+    @placed
     def state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
         """Asymmetric seeded weights in the layout of the contract's submodules."""
         dtype = dtype or self.dtype
@@ -203,6 +247,7 @@ class SoftmaxInputs:
     huge_masked: bool = False
     neg_inf_masked: bool = False
 
+    @placed
     def tensors(self, dtype: torch.dtype | None = None):
         """(x, mask) with x in ``dtype`` (default: the bundle's); mask is None for ``none``."""
         dtype = dtype or self.dtype
@@ -413,6 +458,7 @@ class AdditiveInputs:
     dtype: torch.dtype = torch.float64
     score_scale: float = 1.0  # the score projection is scaled by this: scores of order score_scale
 
+    @placed
     def tensors(self, dtype: torch.dtype | None = None):
         dtype = dtype or self.dtype
         query = randn((self.batch, self.query_dim), seed=self.seed, dtype=dtype)
@@ -427,6 +473,7 @@ class AdditiveInputs:
                 mask[0] = False                                               # a row with no real position
         return query, keys, values, mask
 
+    @placed
     def state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
         dtype = dtype or self.dtype
         return {
@@ -486,6 +533,7 @@ class Seq2SeqInputs:
     def sizes(self) -> tuple[int, ...]:
         return self.src_vocab, self.tgt_vocab, self.embed_dim, self.hidden_dim, self.attention_dim
 
+    @placed
     def tensors(self, padding: str = "zeros"):
         """src (B, S), src_mask (B, S), tgt_in (B, T); ``padding`` says which tokens sit at padding."""
         g = generator(self.seed)

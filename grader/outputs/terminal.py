@@ -13,6 +13,9 @@ def _fmt(points: float) -> str:
 
 def summary_lines(result: results.GradeResult, *, report_path: str | None = None) -> list[str]:
     lines = [f"{result.exercise}: {result.title}  ({result.submission})"]
+    if len(result.devices) > 1:
+        lines.append(f"  On {' and '.join(result.devices)}: each check runs on each, for an even share of its points "
+                     f"([{result.devices[-1]}] after a title says where).")
     if result.load_error:
         lines.append(f"  Could not load the submission: {result.load_error}")
     width = max((len(c.title) for c in result.checks), default=10)

@@ -87,7 +87,7 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
                 isolation: str = "best", resume: bool = True, jobs: int = 1, extra_checks: tuple[Path, ...] = (),
                 progress: Callable[[str], None] | None = None, gradebook_format: str = "plain",
                 assignment: str | None = None, scheduler: str | None = None,
-                warnings: tuple[str, ...] = ()) -> results.BatchResult:
+                warnings: tuple[str, ...] = (), devices: tuple[str, ...] | None = None) -> results.BatchResult:
     """Grade every entry of ``found``; write the reports, the gradebooks and the class summary.
 
     ``jobs`` is how many submissions are graded at once. Results are saved as they
@@ -113,6 +113,8 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
         if entry.path is None:
             continue
         key = {"sha256": digest(entry.path), "seed": seed, "checks": fingerprint}
+        if devices is not None and tuple(devices) != ("cpu",):   # graded elsewhere than the CPU: not the same grade
+            key["devices"] = list(devices)
         saved = _load_saved(report_dir / SAVED / f"{entry.student}.json", key) if resume else None
         if saved is not None:
             graded[entry.student] = saved
@@ -127,7 +129,7 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
         tell(line)
     keys = {student: key for student, _, key in pending}
     for student, result in _graded(exercise, [(s, p) for s, p, _ in pending], seed, seed_hidden, isolation, jobs,
-                                   extra_checks, scheduler):
+                                   extra_checks, scheduler, devices):
         failure = _grading_failure(result)
         if failure is None:  # a student whose grading failed is not saved: a re-run grades them again
             _write_json(report_dir / SAVED / f"{student}.json", {"key": keys[student], "result": result.to_dict()})
@@ -135,7 +137,7 @@ def grade_batch(*, exercise: Exercise, found: Found, report_dir: Path, seed: int
         else:
             tell(f"{student}: not graded: {failure}")
         graded[student] = result
-    template = _template_checks(exercise, graded, seed, isolation, extra_checks, entries)
+    template = _template_checks(exercise, graded, seed, isolation, extra_checks, entries, devices)
     done = []
     for entry in entries:
         if entry.path is None:
@@ -217,7 +219,8 @@ def _grading_failure(result: results.GradeResult) -> str | None:
     return None
 
 
-def _template_checks(exercise, graded, seed, isolation, extra_checks, entries) -> tuple[results.CheckResult, ...]:
+def _template_checks(exercise, graded, seed, isolation, extra_checks, entries,
+                     devices=None) -> tuple[results.CheckResult, ...]:
     """The checks of the exercise (from any graded result, else from grading the stub once)."""
     for result in graded.values():
         if result.checks:
@@ -226,7 +229,7 @@ def _template_checks(exercise, graded, seed, isolation, extra_checks, entries) -
     if not needed or not exercise.solution.is_file():
         return ()
     return session.grade_submission(exercise=exercise, seed=seed, isolation=isolation,
-                                    extra_checks=extra_checks).checks
+                                    extra_checks=extra_checks, devices=devices).checks
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -240,7 +243,7 @@ MSG_WORKER_DIED = "its grading worker died, and again when it was graded alone"
 
 def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed_hidden: bool, isolation: str,
             jobs: int, extra_checks: tuple[Path, ...],
-            scheduler: str | None) -> Iterator[tuple[str, results.GradeResult]]:
+            scheduler: str | None, devices=None) -> Iterator[tuple[str, results.GradeResult]]:
     """(student, result) for every pending submission, in the order they finish."""
     if scheduler:
         from grader.run import cluster
@@ -252,13 +255,13 @@ def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed
             try:
                 result = session.grade_submission(exercise=exercise, submission=path, seed=seed,
                                                   isolation=isolation, extra_checks=extra_checks,
-                                                  seed_hidden=seed_hidden)
+                                                  seed_hidden=seed_hidden, devices=devices)
             except Exception as error:  # one student's failure never ends the class
                 result = session.not_graded(exercise, path, seed, isolation, error)
             yield student, result
         return
     task = functools.partial(_grade_in_worker, exercise, seed=seed, isolation=isolation, extra_checks=extra_checks,
-                             seed_hidden=seed_hidden)
+                             seed_hidden=seed_hidden, devices=devices)
     suspects: list[tuple[str, Path]] = []
     for student, path, outcome in _in_pool(pending, task, jobs, suspects):
         yield student, _result_of(outcome, exercise, path, seed, isolation)
@@ -328,7 +331,7 @@ def _result_of(outcome: dict | BaseException, exercise: Exercise, path: Path, se
 
 
 def _grade_in_worker(exercise: Exercise, path: Path, seed: int, isolation: str, extra_checks: tuple[Path, ...] = (),
-                     seed_hidden: bool = False) -> dict:
+                     seed_hidden: bool = False, devices: tuple[str, ...] | None = None) -> dict:
     """Runs in a grading worker: grade one submission, hand back the result as plain data."""
     return session.grade_submission(exercise=exercise, submission=path, seed=seed, isolation=isolation,
-                                    extra_checks=extra_checks, seed_hidden=seed_hidden).to_dict()
+                                    extra_checks=extra_checks, seed_hidden=seed_hidden, devices=devices).to_dict()

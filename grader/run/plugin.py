@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from grader import errors, results
-from grader.kit import diagnose
+from grader.kit import diagnose, strategies
+from grader.run import devices as devices_
 from grader.sandbox.proxy import Student, SubmissionRunner
 from grader.spec import Exercise
 
@@ -96,6 +97,7 @@ class GradingSession:
     checks: list[results.CheckResult] = field(default_factory=list)
     collision: str | None = None       # set when two checks share a name (grading stops with it)
     findings: dict[str, diagnose.Findings] = field(default_factory=dict)  # check id -> what it recorded
+    devices: tuple[str, ...] = ("cpu",)  # with more than one, each check runs on each (grader.run.devices)
 
 
 class GradingPlugin:
@@ -120,9 +122,22 @@ class GradingPlugin:
         if self.session.collision:
             items.clear()  # grade nothing: the gradebook could not tell the two apart
 
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """With more than one device, every check that uses ``device`` (``student`` does) runs on each."""
+        if len(self.session.devices) > 1 and "device" in metafunc.fixturenames:
+            metafunc.parametrize("device", self.session.devices, ids=list(self.session.devices), indirect=True)
+
     @pytest.fixture
-    def student(self, request: pytest.FixtureRequest) -> Student:
-        proxy = Student(self.session.runner)
+    def device(self, request: pytest.FixtureRequest):
+        """The device this run of the check is on: the kit's bundles give tensors there, and the
+        grader's own reference runs there with the settings the child uses."""
+        name = getattr(request, "param", self.session.devices[0])
+        with strategies.on_device(name), devices_.cuda_settings((name,)):
+            yield name
+
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest, device: str) -> Student:
+        proxy = Student(self.session.runner, device=device)
         request.node.stash[student_key] = proxy
         return proxy
 
@@ -147,11 +162,14 @@ class GradingPlugin:
         marker = item.get_closest_marker("points")
         if marker is None:
             return _internal(item, MSG_NO_POINTS.format(check=item.name), 0.0, duration)
+        device = _device_of(item)
         max_points = float(marker.args[0])
+        if device is not None:
+            max_points = devices_.split_points(max_points, self.session.devices)
         group = marker.kwargs.get("group", "correctness")
         hidden, category = self.visibility(item)
         base = dict(check_id=item.name, title=_title(item), max_points=max_points, duration=duration,
-                    group=group, hidden=hidden, category=category)
+                    group=group, hidden=hidden, category=category, device=device or devices_.CPU)
         proxy = item.stash.get(student_key, None)
         if proxy is not None:
             base["curves"] = tuple(proxy.curves)
@@ -196,7 +214,8 @@ class GradingPlugin:
                                        summary=str(error).split("\n")[0][:500], details=str(error)[:4000],
                                        example=example)
         return _internal(item, MSG_INTERNAL.format(error=f"{type(error).__name__}: {error}"[:500]),
-                         max_points, duration, group=group, hidden=hidden, category=category)
+                         max_points, duration, group=group, hidden=hidden, category=category,
+                         device=base["device"])
 
     def visibility(self, item: pytest.Item) -> tuple[bool, str]:
         """(hidden, category): hidden when marked so or when it comes from an --extra-checks folder."""
@@ -284,16 +303,24 @@ def _banned_module_missing(error: BaseException, static: tuple[str, ...]) -> lis
 
 
 def _internal(item, summary, max_points, duration, group="correctness", hidden=False,
-              category="") -> results.CheckResult:
+              category="", device=devices_.CPU) -> results.CheckResult:
     return results.CheckResult(check_id=item.name, title=_title(item), points=0.0, max_points=max_points,
                                status=results.FAILED, kind=results.KIND_INTERNAL, summary=summary,
-                               duration=duration, group=group, hidden=hidden, category=category)
+                               duration=duration, group=group, hidden=hidden, category=category, device=device)
 
 
 def _title(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
     first = doc.strip().split("\n")[0].strip()
-    return first or item.name.removeprefix("test_").replace("_", " ").capitalize()
+    title = first or getattr(item, "originalname", item.name).removeprefix("test_").replace("_", " ").capitalize()
+    device = _device_of(item)
+    return title if device is None else devices_.titled(title, device)
+
+
+def _device_of(item: pytest.Item) -> str | None:
+    """The device a check runs on when it runs on several (None: the only one)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("device") if callspec is not None else None
 
 
 def _unwrap(error: BaseException) -> BaseException:

@@ -27,7 +27,7 @@ import torch
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from grader import __version__, results, wire
-from grader.run import banned, plugin
+from grader.run import banned, devices as devices_, plugin
 from grader.sandbox.proxy import SubmissionRunner
 from grader.spec import Exercise
 
@@ -61,8 +61,11 @@ def _display_path(path: Path) -> str:
 
 def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed: int = DEFAULT_SEED,
                      isolation: str = "best", quiet: bool = True, extra_checks: tuple[Path, ...] = (),
-                     seed_hidden: bool = False) -> results.GradeResult:
+                     seed_hidden: bool = False, devices: tuple[str, ...] | None = None) -> results.GradeResult:
     """Run every check of ``exercise`` against ``submission`` (default: its solution.py).
+
+    ``devices``: what the PyTorch checks run on (None: every device this machine has; see
+    :mod:`grader.run.devices`). A NumPy exercise runs on the CPU alone.
 
     ``extra_checks``: folders of the instructor's own checks, run too and hidden from students.
     ``seed_hidden``: the seed is the instructor's final-grading seed (students' views omit it).
@@ -71,13 +74,14 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
     extra_checks = tuple(Path(folder).resolve() for folder in extra_checks)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     clock = time.monotonic()
+    devices = devices_.for_exercise(exercise, devices)
     runner = SubmissionRunner(submission=submission, limits=exercise.limits, banned=exercise.banned,
-                              isolation=isolation)
+                              isolation=isolation, cuda=devices_.child_settings(devices, exercise.limits.memory_mib))
     findings = banned.scan_source(runner.source, exercise.banned)
     static = tuple(f.name for f in findings if f.certain)
     unsure = tuple(f.reason for f in findings if not f.certain)
     session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static, static_unsure=unsure,
-                                    extra_dirs=extra_checks)
+                                    extra_dirs=extra_checks, devices=devices)
     try:
         _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet, extra_checks=extra_checks)
     finally:
@@ -92,8 +96,8 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
         duration=round(time.monotonic() - clock, 3),
         isolation=runner.isolation,
         command=reproduce_command(exercise, submission, seed, extra_checks),
-        versions=versions(),
-        devices=("cpu",),
+        versions=versions() | devices_.versions(devices),
+        devices=devices,
         student_output=runner.output,
         load_error=runner.refusal or runner.hello.load_error,
         flags=tuple(f"banned-call scan: the solution {reason}" for reason in unsure),

@@ -103,6 +103,10 @@ SIGNAL_MESSAGES = {
 }
 
 
+CUDA_DEVICE = "cuda:0"
+SECCOMP_LOG = "GRADE_SECCOMP_LOG"
+
+
 @dataclass(frozen=True)
 class Budget:
     """When the wait for one reply ends, and which limit that is (for the message)."""
@@ -115,7 +119,7 @@ class Sandbox:
     """One running child for one submission."""
 
     def __init__(self, *, source: bytes, limits: Limits, banned: tuple[str, ...] = (),
-                 isolation: str = wire.LEVEL_RLIMITS, private: tuple[str, ...] = ()) -> None:
+                 isolation: str = wire.LEVEL_RLIMITS, private: tuple[str, ...] = (), cuda: dict | None = None) -> None:
         if isolation not in wire.LEVELS:
             raise ValueError(f"isolation must be one of {wire.LEVELS}, not {isolation!r}")
         self.source = source
@@ -123,6 +127,7 @@ class Sandbox:
         self.banned = banned
         self.isolation = isolation
         self.private = private
+        self.cuda = cuda   # settings for a child on CUDA (it initialises CUDA itself); None: CPU only
         self.process = None
         self.conn = None
         self._output = bytearray()
@@ -147,6 +152,11 @@ class Sandbox:
             "isolation": self.isolation,
             "private_folders": list(self.private),
         }
+        if self.cuda:
+            config["cuda"] = dict(self.cuda)
+            # Diagnosing the filter on a new GPU machine only (scripts/gpu_check.sh): what it would
+            # refuse is let through and logged by the kernel's audit instead. Never for grading.
+            config["seccomp_log"] = os.environ.get(SECCOMP_LOG) == "1"
         self.process = _CONTEXT.Process(target=forkserver.run_child, args=(child_conn, out_write, config),
                                         name="grade-child", daemon=False)
         with _without_main_module():
@@ -223,7 +233,8 @@ class Sandbox:
                         f"a reply larger than {wire.MAX_MESSAGE_BYTES >> 20} MiB")) from None
                 raise self._failure(what) from None
             try:
-                return wire.decode_message(data)
+                # Tensors the child sent from its GPU come back onto the grader's (where it has one).
+                return wire.decode_message(data, device_ok=lambda device: bool(self.cuda) and device == CUDA_DEVICE)
             except wire.WireError as error:
                 raise self._malformed(what, error) from None
         if self.process.sentinel in ready or self._flooded:

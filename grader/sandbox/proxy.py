@@ -79,8 +79,9 @@ class SubmissionRunner:
     """
 
     def __init__(self, *, submission: Path, limits: Limits, banned: tuple[str, ...] = (),
-                 isolation: str = "best", private: tuple[str, ...] = ()) -> None:
+                 isolation: str = "best", private: tuple[str, ...] = (), cuda: dict | None = None) -> None:
         self.submission = Path(submission)
+        self.cuda = cuda   # the child's CUDA settings (grader.run.devices.child_settings), None: CPU only
         self.limits = limits
         self.banned = banned
         self.isolation = probe.resolve(isolation)
@@ -109,7 +110,7 @@ class SubmissionRunner:
                 f"The submission used up the {self.limits.total_seconds:g} s that all its calls may take "
                 "together; the remaining checks were not run.")
         sandbox = Sandbox(source=self.source, limits=self.limits, banned=self.banned,
-                          isolation=self.isolation, private=self.private)
+                          isolation=self.isolation, private=self.private, cuda=self.cuda)
         self.sandbox = sandbox
         started = time.monotonic()
         try:
@@ -154,8 +155,9 @@ class SubmissionRunner:
 class Student:
     """What a check's ``student`` fixture is: the submission, seen from the grader."""
 
-    def __init__(self, runner: SubmissionRunner) -> None:
+    def __init__(self, runner: SubmissionRunner, device: str = "cpu") -> None:
         self._runner = runner
+        self.device = device   # where the check runs: the modules it makes are moved there
         self._fatal: errors.StudentError | None = None        # input-independent: stands for every call
         self._broken: errors.SandboxFailure | None = None     # a call that killed the child in this check
         self._broken_request: str | None = None               # the fingerprint of that call
@@ -184,7 +186,10 @@ class Student:
         what = f"creating {class_name}({_signature(args, kwargs)})"
         header, _ = self._request({"op": "new", "name": class_name},
                                   {"args": list(args), "kwargs": kwargs}, what=what)
-        return RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
+        made = RemoteObject(self, int(header["obj"]), class_name, header.get("info") or {})
+        if header.get("info", {}).get("is_module"):
+            made.to_device(self.device)   # made on the CPU, as a user would; then on the check's device
+        return made
 
     def deferred(self, class_name: str, *args, **kwargs) -> RemoteObject:
         """A handle to ``class_name(*args, **kwargs)`` that is made with its first call.
@@ -194,6 +199,8 @@ class Student:
         stage's error still names that stage ("while creating MultiHeadAttention(8, 2)").
         Anything else asked of it (its layout, another method) makes it first, stage by stage.
         """
+        if str(self.device).startswith("cuda"):  # moved to the GPU once made: stage by stage
+            return self.new(class_name, *args, **kwargs)
         return RemoteObject(self, None, class_name, {}, pending=Pending(args=tuple(args), kwargs=dict(kwargs)))
 
     def show(self, *, note: str | None = None, curve: results.Curve | None = None,
@@ -309,6 +316,8 @@ class Student:
             self._break(error, fingerprint)
         finally:
             self._runner.charge(started)
+        if head.get("restart"):   # the child lost its CUDA context on this call and ended: the next call gets a new one
+            self._runner._retire()
         self._note_banned(head)
         if made is not None:
             made.made(head.get("obj"), settled=head.get("status") == "ok" or head.get("stage") == "call")
@@ -425,6 +434,11 @@ class RemoteObject:
             self._pending.convert = DTYPE_METHODS[dtype]
             return
         self.method(DTYPE_METHODS[dtype])
+
+    def to_device(self, device: str) -> None:
+        """Move the module to ``device`` ("cuda" or "cuda:0"; the CPU is where it is made), like ``module.cuda()``."""
+        if str(device).startswith("cuda"):
+            self.method("cuda")
 
     def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True) -> None:
         """Load weights (a deferred object: with its first call; ``strict`` always, as the call loads them)."""

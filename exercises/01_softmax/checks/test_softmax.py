@@ -257,7 +257,7 @@ def test_softmax_shift_invariant(student, inputs):
     dim = inputs.dim
     slice_shape = tuple(1 if i == dim % x.dim() else n for i, n in enumerate(x.shape))
     c = torch.round((torch.rand(slice_shape, generator=generator(inputs.seed + 1), dtype=torch.float64)
-                     * 2 - 1) * 1e4)                                   # (..., 1, ...) whole numbers
+                     * 2 - 1) * 1e4).to(x.device)                      # (..., 1, ...) whole numbers
     shifted = x + c
     _, same = oracle(x, None, dim)
     plain = compare.expect_tensor(call(student, x, None, dim).value, name="softmax(x)", like=same)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from grader import kit
 from grader.kit import CheckFailure, Curve, Grad, compare, diagnose
-from grader.kit.strategies import Seq2SeqInputs, generator, randn, seeded, seq2seq_inputs
+from grader.kit.strategies import Seq2SeqInputs, current_device, generator, placed, randn, seeded, seq2seq_inputs
 from attention_reference import encoder_decoder as ref
 from attention_reference.mistakes import seq2seq as mistakes
 
@@ -238,6 +238,7 @@ class ReverseTask:
     def vocab(self) -> int:
         return FIRST_SYMBOL + self.symbols
 
+    @placed
     def batch_of(self, n: int, g: torch.Generator):
         """src, src_mask, tgt_in, tgt_out, tgt_mask for ``n`` random sequences."""
         lengths = torch.randint(1, self.max_len + 1, (n,), generator=g)
@@ -258,7 +259,7 @@ class ReverseTask:
 
 def _logits(value, task: ReverseTask, n: int) -> torch.Tensor:
     logits, _ = compare.expect_tuple(value, NAMES, what=f"{MODEL}.forward")
-    like = torch.zeros(n, task.max_len + 1, task.vocab)
+    like = torch.zeros(n, task.max_len + 1, task.vocab, device=current_device())
     return compare.expect_tensor(logits, name="logits", like=like)
 
 
@@ -293,7 +294,7 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
             if not isinstance(grad, torch.Tensor) or grad.shape != weight.shape:
                 raise CheckFailure(f"Training stopped: no usable gradient for {name}.",
                                           hint="Every parameter must take part in forward, differentiably.")
-            grads[name] = grad.to(weight.dtype)
+            grads[name] = grad.to(device=weight.device, dtype=weight.dtype)
         optimiser.step(grads)
         losses.append(float(loss))
     src, src_mask, tgt_in, tgt_out, tgt_mask = task.batch_of(task.held_out, generator(task.seed + 2))

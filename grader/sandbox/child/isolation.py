@@ -25,6 +25,16 @@ system-call allow-list (:mod:`grader.sandbox.child.seccomp`).
                 may open; an ordinary grader's child stays the grader's user, kept to its
                 scratch and read-only system folders by Landlock where the kernel has it.
 
+With CUDA (``config["cuda"]``, the same at both levels): the NVIDIA device nodes
+(:func:`nvidia_nodes`: ``nvidiactl``, ``nvidiaN``, ``nvidia-uvm``, MIG's ``nvidia-caps``; never
+``nvidia-uvm-tools``, which reads other processes' GPU memory, nor ``nvidia-modeset``), the
+folders of the driver libraries the grader itself loaded, and the read-only parts of
+``/sys`` the driver reads (:data:`SYS_FOLDERS`) are added to what the child sees; host memory
+is bounded by ``RLIMIT_DATA`` instead of ``RLIMIT_AS`` (the driver reserves address space
+the size of the GPU's memory and more); the system-call filter also lets through the
+driver's ioctls (:mod:`grader.sandbox.child.seccomp`). The child initialises CUDA itself,
+after all of this (:mod:`grader.sandbox.child.cuda`).
+
 SECURITY.md says what each level defends against and what it does not.
 """
 
@@ -32,6 +42,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import resource
 import signal
 import sys
@@ -69,6 +80,17 @@ _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 SCRATCH = "/scratch"
 PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")
 DEVICES = ("null", "zero", "full", "random", "urandom")
+# With CUDA: the driver's control node, one node per GPU, unified memory, and MIG's capability
+# nodes. Not nvidia-uvm-tools (profilers: it reads other processes' GPU memory), nvidia-modeset
+# (displays) or nvidia-nvswitch* / nvidia-nvlink (fabric management).
+NVIDIA_NODES = ("nvidiactl", "nvidia-uvm")
+NVIDIA_GPU_NODE = re.compile(r"nvidia[0-9]+")
+NVIDIA_CAPS = "nvidia-caps"
+# Read-only with CUDA: CPU and NUMA topology, and the PCI devices (the GPUs' attributes), which the
+# driver reads while it initialises. /proc/driver/nvidia comes with the child's own /proc.
+SYS_FOLDERS = ("/sys/devices/system", "/sys/bus/pci/devices", "/sys/module/nvidia")
+SYS_PCI = "/sys/devices"
+PROC_DRIVER = "/proc/driver/nvidia"   # where /sys/bus/pci/devices/* point: the pci* trees under it are bound too
 SYSTEM_FILES = ("/etc/ld.so.cache",)
 USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 NEW_ROOT = "/tmp"   # where the new root is built (in the child's own mount namespace)
@@ -85,9 +107,16 @@ def _limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
 
 
-def apply_rlimits(limits: dict[str, Any]) -> None:
+def apply_rlimits(limits: dict[str, Any], *, cuda: bool = False) -> None:
+    """Core dumps off; memory, CPU time, file size and descriptors bounded.
+
+    Memory is the address space (``RLIMIT_AS``), or with CUDA the private writable memory
+    (``RLIMIT_DATA``: the heap and every tensor on the host), because the CUDA driver reserves
+    address space the size of the GPU's memory; shared anonymous mappings, which ``RLIMIT_DATA``
+    does not count, are refused by the system-call filter then.
+    """
     _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_AS, int(limits["memory_mib"]) << 20)
+    _limit(resource.RLIMIT_DATA if cuda else resource.RLIMIT_AS, int(limits["memory_mib"]) << 20)
     _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
     _limit(resource.RLIMIT_FSIZE, int(limits["file_mib"]) << 20)
     _limit(resource.RLIMIT_NOFILE, 256)
@@ -120,6 +149,43 @@ def bound_folders() -> list[Path]:
         if top.is_dir() and not top.is_symlink():
             folders.append(top)
     return _outermost([f for f in folders if f.is_dir()])
+
+
+def nvidia_nodes(dev: str = "/dev") -> list[str]:
+    """The NVIDIA device nodes under ``dev`` that a child on CUDA may open (absolute paths)."""
+    try:
+        names = sorted(os.listdir(dev))
+    except OSError:
+        return []
+    nodes = [n for n in names if n in NVIDIA_NODES or NVIDIA_GPU_NODE.fullmatch(n)]
+    found = [f"{dev}/{n}" for n in nodes]
+    caps = f"{dev}/{NVIDIA_CAPS}"
+    if os.path.isdir(caps):
+        found += [f"{caps}/{n}" for n in sorted(os.listdir(caps)) if n.startswith("nvidia-cap")]
+    return found
+
+
+def sys_folders(sys_root: str = "/sys") -> list[Path]:
+    """The read-only parts of /sys a child on CUDA sees: topology, the PCI devices and the trees
+    their links point into."""
+    folders = [Path(sys_root + f[len("/sys"):]) for f in SYS_FOLDERS]
+    devices = Path(sys_root + SYS_PCI[len("/sys"):])
+    if devices.is_dir():
+        folders += [p for p in sorted(devices.iterdir()) if p.name.startswith("pci")]
+    return [f for f in folders if f.is_dir()]
+
+
+def driver_folders(libraries: list[str] | tuple[str, ...]) -> list[Path]:
+    """The folders of the driver libraries the grader loaded (``config["cuda"]["libraries"]``)."""
+    return sorted({Path(p).parent for p in libraries if Path(p).is_absolute() and Path(p).is_file()})
+
+
+def cuda_plan(config: dict[str, Any]) -> dict[str, list]:
+    """What a child on CUDA sees besides the usual: device nodes, read-only folders (empty without CUDA)."""
+    settings = config.get("cuda")
+    if not settings:
+        return {"nodes": [], "folders": []}
+    return {"nodes": nvidia_nodes(), "folders": driver_folders(settings.get("libraries", ())) + sys_folders()}
 
 
 def _trusted_packages() -> list[Path]:
@@ -215,7 +281,8 @@ def _enter_namespaces(config: dict[str, Any]) -> int | None:
     every process of the namespace with it.
     """
     root = os.geteuid() == 0
-    bound = bound_folders()
+    plan = cuda_plan(config)
+    bound = _outermost(bound_folders() + plan["folders"])
     hidden = covered(config, bound)
     become = UNPRIVILEGED if root and _open_to_others(bound) else None
     _unshare(root)
@@ -223,7 +290,7 @@ def _enter_namespaces(config: dict[str, Any]) -> int | None:
     if pid:
         _relay_exit(pid)
     check(LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
-    _build_root(config, bound, hidden, owner=become)
+    _build_root(config, bound, hidden, owner=become, nodes=plan["nodes"])
     return become
 
 
@@ -233,12 +300,15 @@ def _open_to_others(folders: list[Path]) -> bool:
     return all(os.stat(f).st_mode & 0o005 == 0o005 for f in folders)
 
 
-def _build_root(config, bound: list[Path], hidden: list[Path], *, owner: int | None) -> None:
-    """Build the child's root in an empty tmpfs and pivot into it (PID 1 of the new namespaces)."""
+def _build_root(config, bound: list[Path], hidden: list[Path], *, owner: int | None, nodes=()) -> None:
+    """Build the child's root in an empty tmpfs and pivot into it (PID 1 of the new namespaces).
+
+    ``nodes``: more device nodes to bind (the NVIDIA ones, with CUDA)."""
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None, "mount --make-rprivate /")
     sources = {str(p): os.open(p, os.O_PATH | os.O_DIRECTORY) for p in bound}
     files = {p: os.open(p, os.O_PATH) for p in SYSTEM_FILES if os.path.isfile(p)}
     devices = {f"/dev/{d}": os.open(f"/dev/{d}", os.O_PATH) for d in DEVICES if os.path.exists(f"/dev/{d}")}
+    devices.update({node: os.open(node, os.O_PATH) for node in nodes})
     links = {name: os.readlink(f"/{name}") for name in USR_LINKS if os.path.islink(f"/{name}")}
     try:
         _populate(config, sources, files, devices, links, hidden, owner)
@@ -258,6 +328,7 @@ def _populate(config, sources, files, devices, links, hidden, owner) -> None:
     for folder in ("/etc", "/dev", "/proc", "/var", SCRATCH, *PRIVATE, "/.box", "/.old"):
         os.makedirs(new + folder, exist_ok=True)
     for path in (*files, *devices):
+        os.makedirs(os.path.dirname(new + path), exist_ok=True)
         open(new + path, "w").close()
     for folder, fd in sources.items():
         _bind(fd, new + folder)
@@ -362,13 +433,17 @@ def enter(config: dict[str, Any]) -> str:
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": tmp, "LANG": "C.UTF-8",
                        "OMP_NUM_THREADS": "1"})
-    apply_rlimits(config["limits"])
+    cuda = bool(config.get("cuda"))
+    apply_rlimits(config["limits"], cuda=cuda)
     drop_privileges(become=become)
     if become is not None:  # a change of credentials clears the parent-death signal: set it again
         check(LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
     if level == LEVEL_RLIMITS:   # no root of its own: Landlock keeps it to its scratch and the system
-        landlock.restrict([str(p) for p in bound_folders()] + list(SYSTEM_FILES), [scratch],
-                          devices=[f"/dev/{d}" for d in DEVICES])
+        plan = cuda_plan(config)
+        readable = [str(p) for p in bound_folders() + plan["folders"]] + list(SYSTEM_FILES)
+        if cuda:
+            readable.append(PROC_DRIVER)
+        landlock.restrict(readable, [scratch], devices=[f"/dev/{d}" for d in DEVICES], gpu_nodes=plan["nodes"])
     LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)   # no other child of the same user reads this one
-    restrict_syscalls()
+    restrict_syscalls(cuda=cuda, log_refused=cuda and bool(config.get("seccomp_log")))
     return level

@@ -23,6 +23,7 @@ _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+IOCTL_DEV = 1 << 15   # ABI 5: ioctl on device files (the GPU driver's only interface)
 _FS_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}
 _FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | (1 << 14) | (1 << 15)   # + TRUNCATE, IOCTL_DEV
 READ_ONLY = EXECUTE | READ_FILE | READ_DIR
@@ -44,8 +45,11 @@ def abi() -> int:
     return max(0, version)
 
 
-def restrict(readable: list[str], writable: list[str], *, devices: list[str] = ()) -> bool:
-    """Allow only these paths from now on (this thread and every one it starts); needs no_new_privs."""
+def restrict(readable: list[str], writable: list[str], *, devices: list[str] = (), gpu_nodes: list[str] = ()) -> bool:
+    """Allow only these paths from now on (this thread and every one it starts); needs no_new_privs.
+
+    ``devices`` may be read and written; ``gpu_nodes`` (the NVIDIA nodes, with CUDA) also take ioctls.
+    """
     version = abi()
     if version < 1:
         return False
@@ -58,6 +62,7 @@ def restrict(readable: list[str], writable: list[str], *, devices: list[str] = (
     try:
         rules = [(p, READ_ONLY) for p in readable] + [(p, handled) for p in writable]
         rules += [(d, READ_FILE | WRITE_FILE) for d in devices]
+        rules += [(d, READ_FILE | WRITE_FILE | IOCTL_DEV) for d in gpu_nodes]
         rules.append((f"/proc/{os.getpid()}", READ_FILE | READ_DIR))
         for path, access in rules:
             try:

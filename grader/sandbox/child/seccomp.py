@@ -14,6 +14,13 @@ arguments: ``clone`` only for a thread, ``kill``/``tgkill`` only towards itself,
 ``prlimit64`` and ``sched_setaffinity`` only on itself, ``ioctl`` only for the terminal and
 descriptor queries Python makes (TIOCSTI, which types into a terminal, is refused), ``fcntl``
 without the commands that send SIGIO to another process or watch files.
+
+With CUDA (``cuda=True``) two rules change, and nothing else: ``ioctl`` also takes the NVIDIA
+driver's requests (:data:`NVIDIA_IOCTL_TYPE`, the resource manager's ``_IOWR('F', ...)`` on
+``nvidiactl`` and ``nvidiaN``, and :data:`UVM_IOCTLS`, unified memory's numbers on
+``nvidia-uvm``), and ``mmap`` refuses shared anonymous memory, which ``RLIMIT_DATA`` (the host
+memory bound with CUDA) does not count. A filter cannot see which file a descriptor is, so
+these requests are allowed on any descriptor; on any other file the kernel answers them ENOTTY.
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ CLONE_THREAD = 0x00010000
 _EPERM, _ENOTTY, _ENOSYS = 1, 25, 38
 _RET_ALLOW = 0x7FFF0000
 _RET_ERRNO = 0x00050000
-_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_RET_LOG = 0x7FFC0000   # allowed and logged (diagnosing the filter only: :func:`syscall_filter`'s log_refused)
+_LD_W_ABS, _JEQ, _JGE, _JSET, _RET, _AND = 0x20, 0x15, 0x35, 0x45, 0x06, 0x54
 _X32_SYSCALL_BIT = 0x40000000
-_ARG0, _ARG1 = 16, 24   # offsets of the low halves of args[0] and args[1] in seccomp_data
+_ARG0, _ARG1, _ARG3 = 16, 24, 40   # offsets of the low halves of args[0], args[1], args[3] in seccomp_data
 
 # ioctl requests Python and torch make on their own descriptors: TCGETS (isatty), TIOCGWINSZ,
 # FIONREAD, FIONBIO, FIONCLEX, FIOCLEX.
@@ -39,6 +47,13 @@ IOCTLS = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)
 # fcntl commands on its own descriptors: duplicate, flags, locks, pipe sizes, seals. Not F_SETOWN,
 # F_SETOWN_EX or F_SETSIG (SIGIO sent to another process), F_SETLEASE or F_NOTIFY (watching files).
 FCNTLS = (0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 16, 36, 37, 38, 1025, 1030, 1031, 1032, 1033, 1034)
+# With CUDA: the NVIDIA resource manager's ioctls are _IOWR(NV_IOCTL_MAGIC='F', nr, size), so their
+# type byte (bits 8-15) is 'F'; unified memory's (nvidia-uvm) are plain numbers: 1 to UVM_LAST (its
+# UVM_IOCTL_BASE(i) is i), UVM_IS_8_SUPPORTED (2047), UVM_INITIALIZE and UVM_DEINITIALIZE.
+NVIDIA_IOCTL_TYPE = ord("F")
+UVM_LAST = 127
+UVM_IOCTLS = (2047, 0x30000001, 0x30000002)
+MAP_SHARED, MAP_ANONYMOUS = 0x01, 0x20
 
 # The allowed calls, by name; the numbers per architecture come from the kernel's headers
 # (asm/unistd_64.h for x86_64, asm-generic/unistd.h for aarch64).
@@ -129,55 +144,87 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-def _only_if(number: int, offset: int, values: tuple[int, ...], errno: int) -> list[tuple[int, int, int, int]]:
-    """Allow call ``number`` only when the argument at ``offset`` is one of ``values``."""
+def _only_if(number: int, offset: int, values: tuple[int, ...], refuse: int) -> list[tuple[int, int, int, int]]:
+    """Allow call ``number`` only when the argument at ``offset`` is one of ``values``; else ``refuse``."""
     program = [(_JEQ, 0, len(values) + 3, number), (_LD_W_ABS, 0, 0, offset)]
     for index, value in enumerate(values):
         program.append((_JEQ, len(values) - index, 0, value))   # to the ALLOW below
-    program += [(_RET, 0, 0, _RET_ERRNO | errno), (_RET, 0, 0, _RET_ALLOW), (_LD_W_ABS, 0, 0, 0)]
+    program += [(_RET, 0, 0, refuse), (_RET, 0, 0, _RET_ALLOW), (_LD_W_ABS, 0, 0, 0)]
     return program
 
 
-def syscall_filter(machine: str, pid: int | None = None) -> list[tuple[int, int, int, int]] | None:
+def _nvidia_ioctls(number: int, refuse: int) -> list[tuple[int, int, int, int]]:
+    """``ioctl`` with CUDA: Python's own requests, the resource manager's ('F') and unified memory's."""
+    own = IOCTLS + UVM_IOCTLS
+    body = [(_LD_W_ABS, 0, 0, _ARG1)]
+    for value in own:
+        body.append((_JEQ, 0, 1, value))
+        body.append((_RET, 0, 0, _RET_ALLOW))
+    body += [(_JGE, 0, 2, 1), (_JGE, 1, 0, UVM_LAST + 1), (_RET, 0, 0, _RET_ALLOW),   # 1 <= request <= UVM_LAST
+             (_AND, 0, 0, 0xFF00), (_JEQ, 0, 1, NVIDIA_IOCTL_TYPE << 8), (_RET, 0, 0, _RET_ALLOW),
+             (_RET, 0, 0, refuse)]
+    return [(_JEQ, 0, len(body), number), *body, (_LD_W_ABS, 0, 0, 0)]
+
+
+def _no_shared_anonymous(number: int, refuse: int) -> list[tuple[int, int, int, int]]:
+    """``mmap`` with CUDA: not MAP_SHARED | MAP_ANONYMOUS (memory RLIMIT_DATA would not count)."""
+    both = MAP_SHARED | MAP_ANONYMOUS
+    return [(_JEQ, 0, 4, number), (_LD_W_ABS, 0, 0, _ARG3), (_AND, 0, 0, both), (_JEQ, 0, 1, both),
+            (_RET, 0, 0, refuse), (_LD_W_ABS, 0, 0, 0)]
+
+
+def syscall_filter(machine: str, pid: int | None = None, *, cuda: bool = False,
+                   log_refused: bool = False) -> list[tuple[int, int, int, int]] | None:
     """The seccomp BPF program (code, jt, jf, k) for ``machine``, or None where unknown.
 
-    ``pid`` is the process the filter is for (its own signals and limits are allowed).
+    ``pid`` is the process the filter is for (its own signals and limits are allowed);
+    ``cuda``: also the NVIDIA driver's ioctls, and no shared anonymous memory (module docstring).
+    ``log_refused`` (for diagnosing the filter on a new machine, never for grading): every call
+    the filter would refuse is allowed and logged by the kernel's audit instead.
     """
     if machine not in _ARCHES:
         return None
     arch, numbers = _ARCHES[machine]
     pid = os.getpid() if pid is None else pid
+
+    def refuse(errno: int) -> int:
+        return _RET_LOG if log_refused else _RET_ERRNO | errno
+
     program = [(_LD_W_ABS, 0, 0, 4),                     # seccomp_data.arch
-               (_JEQ, 1, 0, arch), (_RET, 0, 0, _RET_ERRNO | _EPERM),   # another ABI (int 0x80): refused
+               (_JEQ, 1, 0, arch), (_RET, 0, 0, refuse(_EPERM)),   # another ABI (int 0x80): refused
                (_LD_W_ABS, 0, 0, 0)]                     # seccomp_data.nr
     if machine == "x86_64":
-        program += [(_JGE, 0, 1, _X32_SYSCALL_BIT), (_RET, 0, 0, _RET_ERRNO | _EPERM)]
+        program += [(_JGE, 0, 1, _X32_SYSCALL_BIT), (_RET, 0, 0, refuse(_EPERM))]
     # clone3 answers ENOSYS, so the C library falls back to clone, whose flags a filter can read.
     program += [(_JEQ, 0, 1, numbers["clone3"]), (_RET, 0, 0, _RET_ERRNO | _ENOSYS)]
     program += [(_JEQ, 0, 4, numbers["clone"]),
                 (_LD_W_ABS, 0, 0, _ARG0),                # the low half of args[0]: the clone flags
-                (_JSET, 1, 0, CLONE_THREAD), (_RET, 0, 0, _RET_ERRNO | _EPERM),
+                (_JSET, 1, 0, CLONE_THREAD), (_RET, 0, 0, refuse(_EPERM)),
                 (_RET, 0, 0, _RET_ALLOW),
                 (_LD_W_ABS, 0, 0, 0)]
-    program += _only_if(numbers["kill"], _ARG0, (0, pid), _EPERM)
-    program += _only_if(numbers["tgkill"], _ARG0, (pid,), _EPERM)
-    program += _only_if(numbers["prlimit64"], _ARG0, (0, pid), _EPERM)
-    program += _only_if(numbers["sched_setaffinity"], _ARG0, (0, pid), _EPERM)
-    program += _only_if(numbers["ioctl"], _ARG1, IOCTLS, _ENOTTY)
-    program += _only_if(numbers["fcntl"], _ARG1, FCNTLS, _EPERM)
+    program += _only_if(numbers["kill"], _ARG0, (0, pid), refuse(_EPERM))
+    program += _only_if(numbers["tgkill"], _ARG0, (pid,), refuse(_EPERM))
+    program += _only_if(numbers["prlimit64"], _ARG0, (0, pid), refuse(_EPERM))
+    program += _only_if(numbers["sched_setaffinity"], _ARG0, (0, pid), refuse(_EPERM))
+    if cuda:
+        program += _nvidia_ioctls(numbers["ioctl"], refuse(_ENOTTY))
+        program += _no_shared_anonymous(numbers["mmap"], refuse(_EPERM))
+    else:
+        program += _only_if(numbers["ioctl"], _ARG1, IOCTLS, refuse(_ENOTTY))
+    program += _only_if(numbers["fcntl"], _ARG1, FCNTLS, refuse(_EPERM))
     for name in ALLOWED:
         if name in numbers:
             program += [(_JEQ, 0, 1, numbers[name]), (_RET, 0, 0, _RET_ALLOW)]
-    program.append((_RET, 0, 0, _RET_ERRNO | _EPERM))
+    program.append((_RET, 0, 0, refuse(_EPERM)))
     return program
 
 
-def restrict_syscalls() -> bool:
+def restrict_syscalls(*, cuda: bool = False, log_refused: bool = False) -> bool:
     """Install the filter for this thread and every thread it starts; False where unsupported.
 
     Needs no_new_privs (set by :func:`~grader.sandbox.child.privileges.drop_privileges`).
     """
-    program = syscall_filter(os.uname().machine)
+    program = syscall_filter(os.uname().machine, cuda=cuda, log_refused=log_refused)
     if program is None:
         return False
     filters = (_SockFilter * len(program))(*(_SockFilter(*insn) for insn in program))

@@ -30,7 +30,7 @@ import numpy as np  # noqa: F401  (preloaded for submissions)
 import torch
 
 from grader import wire
-from grader.sandbox.child import inherited, isolation
+from grader.sandbox.child import cuda, inherited, isolation
 from grader.sandbox.child.recorder import BannedRecorder, OpCounter
 
 MAX_REQUEST_BYTES = 1 << 30
@@ -59,13 +59,14 @@ def main(conn, out_conn, config: dict[str, Any]) -> None:
     torch.set_num_threads(1)
     try:
         level = isolation.enter(config)
+        cuda.prepare(config)   # inside the jail, before any student code (nothing without config["cuda"])
         path = _place_source(config)
     except BaseException as error:  # before any student code: the sandbox itself could not be made
         conn.send_bytes(wire.encode_message({"status": "setup_error", "message": f"{type(error).__name__}: {error}"}))
         os._exit(3)
     _sanitise_imports()
     recorder = BannedRecorder(config.get("banned", ()))
-    server = Server(conn, path, recorder, level)
+    server = Server(conn, path, recorder, level, device_ok=cuda.device_ok(config))
     server.load()
     server.serve()
     os._exit(0)
@@ -96,8 +97,11 @@ def _sanitise_imports() -> None:
 
 
 class Server:
-    def __init__(self, conn, path: str, recorder: BannedRecorder, level: str) -> None:
+    def __init__(self, conn, path: str, recorder: BannedRecorder, level: str,
+                 device_ok=lambda device: False) -> None:
         self.conn = conn
+        self.device_ok = device_ok   # the devices the grader's tensors may be placed on here (cuda:0, or none)
+        self.on_cuda = device_ok(cuda.DEVICE)
         self.path = path
         self.recorder = recorder
         self.level = level
@@ -131,7 +135,7 @@ class Server:
                 data = self.conn.recv_bytes(MAX_REQUEST_BYTES)
             except (EOFError, OSError):
                 return
-            header, values = wire.decode_message(data)
+            header, values = wire.decode_message(data, device_ok=self.device_ok)
             op = header.get("op")
             self.stage = self.made = None
             try:
@@ -148,6 +152,7 @@ class Server:
                     reply, out = {"status": "ok"}, {"state": dict(obj.state_dict())}
                 else:
                     reply, out = {"status": "protocol", "message": f"unknown op {op!r}"}, {}
+                cuda.synchronize(self.on_cuda)   # a kernel's error surfaces here, charged to this call
             except BaseException as error:  # the submission's exception, reported as data
                 reply, out = {"status": "error", **self._error_fields(error)}, {}
                 if self.stage is not None:
@@ -155,6 +160,10 @@ class Server:
             if self.made is not None:
                 reply["obj"] = self.made
             reply["banned"] = self.recorder.take()
+            if self.on_cuda and reply["status"] == "error" and cuda.fatal(str(reply.get("message", ""))):
+                reply["restart"] = True   # this process's CUDA context is lost: answer, then end
+                self.send(reply, {})
+                os._exit(0)
             self.send(reply, out)
 
     def send(self, header: dict[str, Any], values: dict[str, Any] | None = None) -> None:
