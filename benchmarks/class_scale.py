@@ -16,6 +16,11 @@ score the class run gave it, and prints side by side:
   and their ratio (target: the class is at least 5x faster);
 - the class run's wall time at the largest size (target: 200 in under 60 s on 2 cores);
 - the class run's peak memory at each size (target: flat in the class size).
+
+With ``--against DIR`` (another checkout of the project, e.g. a clone at an older commit),
+each class is also graded by that checkout, right after this one's run so that the load of
+a shared machine falls on both alike, and the two wall times and their ratio are printed
+(their scores are checked to be the same too).
 """
 
 from __future__ import annotations
@@ -96,6 +101,17 @@ def run_sampled(command: list[str], cwd: Path) -> tuple[float, int, subprocess.C
     return time.perf_counter() - started, peak[0], subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
+def grade_class(root: Path, klass: Path, out: Path, jobs: int | None) -> tuple[float, int, dict[str, str]]:
+    """(wall seconds, peak tree RSS, scores) of ``root``'s checkout grading ``klass`` (cwd=root: `-m grader`
+    imports that checkout's grader)."""
+    command = [sys.executable, "-m", "grader", "class", str(root / "exercises" / EXERCISE.name), str(klass),
+               "--report-dir", str(out), "-q", *(["--jobs", str(jobs)] if jobs else [])]
+    wall, peak, done = run_sampled(command, root)
+    if done.returncode != 0:
+        raise SystemExit(f"grade class failed in {root} for {klass.name}:\n{done.stdout}{done.stderr}")
+    return wall, peak, class_scores(out)
+
+
 def class_scores(report_dir: Path) -> dict[str, str]:
     with open(report_dir / "grades.csv", newline="") as handle:
         return {row["student"]: row["score"] for row in csv.DictReader(handle)}
@@ -116,7 +132,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="50,100,200", help="class sizes, comma-separated")
     parser.add_argument("--alone", type=int, default=16, help="students graded one process each")
     parser.add_argument("--jobs", type=int, default=None, help="grade class --jobs (default: its own)")
+    parser.add_argument("--against", type=Path, default=None, help="another checkout to grade each class beside")
     args = parser.parse_args()
+    other = args.against.resolve() if args.against else None
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"02_multihead, {os.cpu_count()} CPU cores, sizes {sizes}, jobs {args.jobs or 'default'}")
     rows = []
@@ -125,19 +143,20 @@ def main() -> None:
         for size in sizes:
             klass = tmp / f"class-{size}"
             made = build_class(klass, size)
-            out = tmp / f"out-{size}"
-            command = [sys.executable, "-m", "grader", "class", str(EXERCISE), str(klass), "--report-dir", str(out),
-                       "-q", *(["--jobs", str(args.jobs)] if args.jobs else [])]
-            wall, peak, done = run_sampled(command, tmp)
-            if done.returncode != 0:
-                raise SystemExit(f"grade class failed at size {size}:\n{done.stdout}{done.stderr}")
-            scores = class_scores(out)
+            wall, peak, scores = grade_class(ROOT, klass, tmp / f"out-{size}", args.jobs)
             missing = sorted(set(made) - set(scores))
             if missing:
                 raise SystemExit(f"students missing from the gradebook: {missing[:5]}")
             rows.append((size, wall, peak, scores))
-            print(f"class of {size:4d}: {wall:7.1f} s  {wall / size:5.2f} s per submission  "
-                  f"peak memory {peak / 2**20:7.0f} MiB", flush=True)
+            line = (f"class of {size:4d}: {wall:7.1f} s  {wall / size:5.2f} s per submission  "
+                    f"peak memory {peak / 2**20:7.0f} MiB")
+            if other is not None:
+                before, _, theirs = grade_class(other, klass, tmp / f"against-{size}", args.jobs)
+                differ = sorted(s for s in scores if float(scores[s]) != float(theirs.get(s, "nan")))
+                if differ:
+                    raise SystemExit(f"scores differ from {other}'s: {differ[:5]}")
+                line += f"   {other.name}: {before:7.1f} s, this one {before / wall:4.2f}x faster (same scores)"
+            print(line, flush=True)
         largest = max(sizes)
         klass = tmp / f"class-{largest}"
         sample = [klass / f"s{n:03d}.py" for n in range(min(args.alone, largest))]

@@ -131,6 +131,18 @@ def _scratch_hypothesis_home() -> str:
     return path
 
 
+@functools.cache
+def _freeze_imports() -> None:
+    """Keep what is imported before the first grading (torch above all) out of every garbage collection.
+
+    It lives for the whole process: freezing it keeps the full collections that Hypothesis
+    and pytest ask for from walking it. Once per process: freezing again before each
+    grading of a batch worker would freeze the garbage the previous one left (about 3 MiB
+    a submission, for good), so the workers' memory would grow with the class.
+    """
+    gc.freeze()
+
+
 def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlugin, *, quiet: bool,
                 extra_checks: tuple[Path, ...] = ()) -> int:
     args = [
@@ -162,9 +174,7 @@ def _run_pytest(exercise: Exercise, seed: int, grading_plugin: plugin.GradingPlu
     set_hypothesis_home_dir(_scratch_hypothesis_home())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    # Everything imported so far (torch above all) lives for the whole process: freezing
-    # it keeps the full collections that Hypothesis and pytest ask for from walking it.
-    gc.freeze()
+    _freeze_imports()
     sink = io.StringIO()
     redirect = contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext()
     try:
