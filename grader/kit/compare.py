@@ -44,6 +44,10 @@ MSG_NOT_CLOSE = "Wrong values in {name}."
 MSG_SHAPE = "{name} has shape {got}, expected {expected}."
 MSG_DTYPE = "{name} has dtype {got}, expected {expected} (the dtype of the inputs)."
 MSG_DEVICE = "{name} is on device {got}, expected {expected} (the device of the inputs)."
+MSG_PROMOTED = ("Your {dtype} input comes out float32: a tensor made without dtype= is float32, PyTorch's "
+                "default (torch.tensor(0.0), torch.where(mask, 0.0, float('-inf')), torch.zeros(n)), and "
+                "arithmetic with it promotes {dtype} to float32; so does a .float() never cast back.")
+HINT_PROMOTED = "Make new tensors in the input's dtype: dtype=x.dtype, torch.zeros_like(x), x.new_full(...)."
 MSG_TYPE = "{name} should be a {expected}, got {got}."
 MSG_NAN = "{name} contains NaN or inf at index {index}, where the expected value is {expected:.4g}."
 
@@ -98,7 +102,10 @@ def check_attributes(got: torch.Tensor, like: torch.Tensor, *, name: str) -> Non
     if tuple(got.shape) != tuple(like.shape):
         raise errors.CheckFailure(MSG_SHAPE.format(name=name, got=tuple(got.shape), expected=tuple(like.shape)))
     if got.dtype != like.dtype:
-        raise errors.CheckFailure(MSG_DTYPE.format(name=name, got=got.dtype, expected=like.dtype))
+        promoted = got.dtype == torch.float32 and like.dtype in (torch.float16, torch.bfloat16)
+        raise errors.CheckFailure(MSG_DTYPE.format(name=name, got=got.dtype, expected=like.dtype),
+                                  diagnosis=MSG_PROMOTED.format(dtype=str(like.dtype).removeprefix("torch."))
+                                  if promoted else None, hint=HINT_PROMOTED if promoted else None)
     got_device, expected_device = wire.claimed_device(got), str(like.device)
     if got_device != expected_device:
         raise errors.CheckFailure(MSG_DEVICE.format(name=name, got=got_device, expected=expected_device))

@@ -312,6 +312,16 @@ ERROR_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"value cannot be converted to type (?:c10::|at::)?(\w+) without overflow"),
      "A constant you fill with does not fit in {dtype} (its largest magnitude is about {largest:g}): fill "
      "with float('-inf'), or torch.finfo(x.dtype).min, not a constant such as -1e9."),
+    (re.compile(r"Got unsupported ScalarType BFloat16"),
+     "Your code turns a bfloat16 tensor into NumPy (.numpy(), np.finfo, a NumPy constant made from it), and "
+     "NumPy has no bfloat16. Stay in torch: torch.finfo(x.dtype).min, x.new_full(...), torch.where."),
+    (re.compile(r"must be sorted in decreasing order when `enforce_sorted` is True"),
+     "pack_padded_sequence needs the batch sorted by length, longest first, unless told otherwise: the grader's "
+     "batches are in any order. Pass enforce_sorted=False (it sorts and unsorts for you)."),
+    (re.compile(r"masked_fill_? only supports boolean masks"),
+     "The mask you fill with is not boolean (mask & 0, mask * x or mask.long() make an integer tensor): "
+     "masked_fill needs a boolean mask. Use the boolean mask as given, e.g. scores.masked_fill(~mask, "
+     "float('-inf'))."),
     (re.compile(r"expected (?:m1 and m2|mat1 and mat2) to have the same dtype|expected scalar type \w+ but found"),
      "Your code mixes dtypes: a tensor you create has a different dtype from the inputs (float32 next to "
      "float64, say). Create new tensors with dtype=x.dtype (or torch.zeros_like / x.new_zeros)."),
