@@ -342,6 +342,14 @@ SOURCE_PATTERNS: tuple[tuple[re.Pattern, re.Pattern, str], ...] = (
      "Your masking line assumes one shape of mask. Masks only need to broadcast to the scores: a causal "
      "(Lq, Lk) mask and a (B, 1, 1, Lk) padding mask must both work. Use the mask as given, e.g. "
      "scores.masked_fill(~mask, float('-inf')), which broadcasts, instead of indexing or reshaping it."),
+    (re.compile(r"Dimension out of range \(expected to be in range of \[-?\d+, -?\d+\], but got (\d+)\)"),
+     re.compile(r"dim\s*=\s*\d|\.(?:max|sum|amax|softmax)\(\d"),
+     "The softmax was taken along dimension {0} whatever dim is (a fixed dim={0} in your code), and this input "
+     "has no dimension {0}: pass dim to your max and sum (with keepdim=True)."),
+    (re.compile(r"is invalid for input of size"),
+     re.compile(r"(?:key|value|\bk|\bv)\w*\s*(?:=.*)?\.(?:view|reshape)\("),
+     "Your keys or values are reshaped with sizes that are not their own (the query's length, say): in "
+     "cross-attention the keys' length Lk differs from Lq. Take each tensor's own sizes: B, Lk, _ = key.shape."),
     (re.compile(r"matmul: Input operand \d+ has a mismatch in its core dimension|shapes \([\d, ]*\) and "
                 r"\([\d, ]*\) not aligned"),
      re.compile(r"\.T\b"),
@@ -353,8 +361,9 @@ SOURCE_PATTERNS: tuple[tuple[re.Pattern, re.Pattern, str], ...] = (
 def for_error(message: str, source: str | None = None) -> str | None:
     """The known mistake behind an exception's ``message`` (raised on the line ``source``), or None."""
     for pattern, line, text in SOURCE_PATTERNS:
-        if source and line.search(source) and pattern.search(message):
-            return text
+        match = pattern.search(message) if source and line.search(source) else None
+        if match:
+            return text.format(*match.groups())
     for pattern, text in ERROR_PATTERNS:
         match = pattern.search(message)
         if match:
