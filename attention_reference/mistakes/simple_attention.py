@@ -47,6 +47,9 @@ SDPA = (
             "with one batch axis in front it runs over the queries, with two over a batch axis "
             "(np.apply_along_axis(softmax, 1, ...) and sum(axis=1) do this).", {"softmax_axis": 1},
             hint="Normalise over the last axis, whatever the rank: max and sum over axis=-1 with keepdims=True."),
+    Mistake("softmax_2d_only", "Your softmax handles only 1-D and 2-D arrays: batched scores (3-D and more) "
+            "come back as they went in, with no softmax at all.", {"normalise": "2d_only"},
+            hint="Write the softmax for any rank: max and sum over axis=-1 with keepdims=True, no branch on ndim."),
     Mistake("key_T", "key.T reverses every axis of a batched array; transpose only the last two: "
             "np.swapaxes(key, -1, -2).", {"transpose": "T"},
             hint='Transpose only the last two axes: np.swapaxes(key, -1, -2).'),
@@ -109,6 +112,8 @@ def compute(query, key, value, *, scale="sqrt", softmax_axis=-1, transpose="swap
             m = 0.0
         e = np.exp(scores - m)
         weights = e / e.sum(axis=softmax_axis, keepdims=True) if normalise else e
+        if normalise == "2d_only" and scores.ndim > 2:
+            weights = scores                                                # no softmax for batched scores
         if scale == "after_softmax":
             weights = weights / math.sqrt(d)
         weights = weights.astype(dtype)

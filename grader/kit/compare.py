@@ -47,11 +47,10 @@ MSG_DEVICE = "{name} is on device {got}, expected {expected} (the device of the 
 HINT_DEVICE = ("Keep every tensor on the inputs' device: create new ones with device=x.device (or "
                "torch.zeros_like(x), x.new_zeros(...)), and do not go through NumPy (.cpu().numpy() and back) "
                "or call .cpu() / .cuda() yourself.")
-MSG_PROMOTED = ("{name} has dtype float32, expected {expected} (the dtype of the inputs): it was silently promoted "
-                "to float32, which happens when a float32 tensor you create (a mask or bias from torch.zeros(...), "
-                "torch.ones(...) or torch.tensor(...) without dtype=) meets the {expected} inputs.")
-HINT_PROMOTED = "Create new tensors with dtype=x.dtype (or torch.zeros_like(x), x.new_zeros(...))."
-HALF = (torch.float16, torch.bfloat16)
+MSG_PROMOTED = ("Your {dtype} input comes out float32: a tensor made without dtype= is float32, PyTorch's "
+                "default (torch.tensor(0.0), torch.where(mask, 0.0, float('-inf')), torch.zeros(n)), and "
+                "arithmetic with it promotes {dtype} to float32; so does a .float() never cast back.")
+HINT_PROMOTED = "Make new tensors in the input's dtype: dtype=x.dtype, torch.zeros_like(x), x.new_full(...)."
 MSG_TYPE = "{name} should be a {expected}, got {got}."
 MSG_NAN = "{name} contains NaN or inf at index {index}, where the expected value is {expected:.4g}."
 
@@ -105,11 +104,11 @@ def expect_array(value: Any, *, name: str, like: np.ndarray | None = None) -> np
 def check_attributes(got: torch.Tensor, like: torch.Tensor, *, name: str) -> None:
     if tuple(got.shape) != tuple(like.shape):
         raise errors.CheckFailure(MSG_SHAPE.format(name=name, got=tuple(got.shape), expected=tuple(like.shape)))
-    if got.dtype == torch.float32 and like.dtype in HALF:
-        raise errors.CheckFailure(MSG_PROMOTED.format(name=name, expected=str(like.dtype).removeprefix("torch.")),
-                                  hint=HINT_PROMOTED)
     if got.dtype != like.dtype:
-        raise errors.CheckFailure(MSG_DTYPE.format(name=name, got=got.dtype, expected=like.dtype))
+        promoted = got.dtype == torch.float32 and like.dtype in (torch.float16, torch.bfloat16)
+        raise errors.CheckFailure(MSG_DTYPE.format(name=name, got=got.dtype, expected=like.dtype),
+                                  diagnosis=MSG_PROMOTED.format(dtype=str(like.dtype).removeprefix("torch."))
+                                  if promoted else None, hint=HINT_PROMOTED if promoted else None)
     got_device, expected_device = wire.claimed_device(got), str(like.device)
     if got_device != expected_device:
         raise errors.CheckFailure(MSG_DEVICE.format(name=name, got=got_device, expected=expected_device),

@@ -312,6 +312,16 @@ ERROR_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"value cannot be converted to type (?:c10::|at::)?(\w+) without overflow"),
      "A constant you fill with does not fit in {dtype} (its largest magnitude is about {largest:g}): fill "
      "with float('-inf'), or torch.finfo(x.dtype).min, not a constant such as -1e9."),
+    (re.compile(r"Got unsupported ScalarType BFloat16"),
+     "Your code turns a bfloat16 tensor into NumPy (.numpy(), np.finfo, a NumPy constant made from it), and "
+     "NumPy has no bfloat16. Stay in torch: torch.finfo(x.dtype).min, x.new_full(...), torch.where."),
+    (re.compile(r"must be sorted in decreasing order when `enforce_sorted` is True"),
+     "pack_padded_sequence needs the batch sorted by length, longest first, unless told otherwise: the grader's "
+     "batches are in any order. Pass enforce_sorted=False (it sorts and unsorts for you)."),
+    (re.compile(r"masked_fill_? only supports boolean masks"),
+     "The mask you fill with is not boolean (mask & 0, mask * x or mask.long() make an integer tensor): "
+     "masked_fill needs a boolean mask. Use the boolean mask as given, e.g. scores.masked_fill(~mask, "
+     "float('-inf'))."),
     (re.compile(r"expected (?:m1 and m2|mat1 and mat2) to have the same dtype|expected scalar type \w+ but found"),
      "Your code mixes dtypes: a tensor you create has a different dtype from the inputs (float32 next to "
      "float64, say). Create new tensors with dtype=x.dtype (or torch.zeros_like / x.new_zeros)."),
@@ -332,6 +342,14 @@ SOURCE_PATTERNS: tuple[tuple[re.Pattern, re.Pattern, str], ...] = (
      "Your masking line assumes one shape of mask. Masks only need to broadcast to the scores: a causal "
      "(Lq, Lk) mask and a (B, 1, 1, Lk) padding mask must both work. Use the mask as given, e.g. "
      "scores.masked_fill(~mask, float('-inf')), which broadcasts, instead of indexing or reshaping it."),
+    (re.compile(r"Dimension out of range \(expected to be in range of \[-?\d+, -?\d+\], but got (\d+)\)"),
+     re.compile(r"dim\s*=\s*\d|\.(?:max|sum|amax|softmax)\(\d"),
+     "The softmax was taken along dimension {0} whatever dim is (a fixed dim={0} in your code), and this input "
+     "has no dimension {0}: pass dim to your max and sum (with keepdim=True)."),
+    (re.compile(r"is invalid for input of size"),
+     re.compile(r"(?:key|value|\bk|\bv)\w*\s*(?:=.*)?\.(?:view|reshape)\("),
+     "Your keys or values are reshaped with sizes that are not their own (the query's length, say): in "
+     "cross-attention the keys' length Lk differs from Lq. Take each tensor's own sizes: B, Lk, _ = key.shape."),
     (re.compile(r"matmul: Input operand \d+ has a mismatch in its core dimension|shapes \([\d, ]*\) and "
                 r"\([\d, ]*\) not aligned"),
      re.compile(r"\.T\b"),
@@ -346,8 +364,9 @@ def for_error(message: str, source: str | None = None) -> str | None:
     if on_device is not None:   # a mistake only a GPU shows, in the student's words
         return on_device
     for pattern, line, text in SOURCE_PATTERNS:
-        if source and line.search(source) and pattern.search(message):
-            return text
+        match = pattern.search(message) if source and line.search(source) else None
+        if match:
+            return text.format(*match.groups())
     for pattern, text in ERROR_PATTERNS:
         match = pattern.search(message)
         if match:

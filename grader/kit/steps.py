@@ -25,6 +25,9 @@ from grader.sandbox.proxy import RemoteObject, Reply, Student
 MSG_NO_GRAPH = "No gradient reaches the {output}: it does not require grad."
 MSG_NO_GRAD = "No {label}: it is not used in a differentiable way."
 MSG_MODIFIED = "{fn} modified its {arg} argument in place."
+MSG_MODIFIED_WHY = ("{fn} changes the {arg} it was given in place (an in-place operation such as .eq_(0), "
+                    "masked_fill_, /= or x[...] = on the argument itself), so the caller's {arg} changes too: "
+                    "use the out-of-place form (x = x.masked_fill(...)) or work on a copy.")
 MSG_PARAMETERS = "The parameters of {what} are not the ones the README specifies."
 HINT_NO_GRAPH = "Do not call .detach(), .numpy() or torch.no_grad() in forward."
 HINT_INPLACE = ("Use out-of-place operations (x = x * s, not x *= s; masked_fill, not masked_fill_) on "
@@ -158,7 +161,8 @@ def check_unmodified(reply: Reply, sent: Iterable[tuple[str, int | str, torch.Te
             continue
         now = args[where] if isinstance(where, int) and where < len(args) else kwargs.get(where)
         if not _unchanged(now, original):
-            raise errors.CheckFailure(MSG_MODIFIED.format(fn=fn, arg=name), hint=hint)
+            raise errors.CheckFailure(MSG_MODIFIED.format(fn=fn, arg=name), hint=hint,
+                                      diagnosis=MSG_MODIFIED_WHY.format(fn=fn, arg=name))
 
 
 def _unchanged(now: Any, original: torch.Tensor | np.ndarray) -> bool:

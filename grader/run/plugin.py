@@ -71,6 +71,7 @@ MSG_UNSURE = ("The grader cannot rule out a banned call: the solution {reason}. 
 HINT_UNSURE = "Write the computation with plain tensor operations, naming every function directly."
 MSG_BANNED_MISSING = ("Imports {calls}, which this exercise does not allow (and which is not installed here, so "
                       "the file could not even load); the check's points are withheld.")
+DIAGNOSIS_BANNED = "Your code calls {calls}, which this exercise does not allow: the point is to write it yourself."
 MSG_INTERNAL = "The check itself broke ({error}); this is a grader bug, not your mistake. Please report it."
 MSG_NO_POINTS = "{check} has no @pytest.mark.points(N) marker."
 MSG_SAME_NAME = ("two checks are both named {check} ({first} and {second}); "
@@ -180,6 +181,7 @@ class GradingPlugin:
             if used:
                 return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
                                            summary=MSG_BANNED.format(calls=", ".join(used)),
+                                           diagnosis=DIAGNOSIS_BANNED.format(calls=", ".join(used)),
                                            hint="Write the computation yourself from basic tensor operations.")
             if self.session.static_unsure:
                 return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
@@ -194,6 +196,7 @@ class GradingPlugin:
         if missing:  # the ban, not an import error: importing it is what the exercise does not allow
             return results.CheckResult(**base, points=0.0, status=results.FAILED, kind=results.KIND_BANNED,
                                        summary=MSG_BANNED_MISSING.format(calls=", ".join(missing)),
+                                       diagnosis=DIAGNOSIS_BANNED.format(calls=", ".join(missing)),
                                        hint="Write the computation yourself from basic operations.")
         if isinstance(error, errors.CheckFailure):
             return results.CheckResult(

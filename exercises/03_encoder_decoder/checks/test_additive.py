@@ -22,9 +22,32 @@ INPUTS = ("query", "keys", "values")
 HINT = "Work through the formula in the README on a batch of one with L=3, printing each stage's shape."
 
 
+MSG_BIASES = ("Your attention has biases the README's does not ({names}): nn.Linear has bias=True unless told "
+              "otherwise, and an extra bias shifts every score. The other checks ran with your biases at zero.")
+HINT_BIASES = "Make each projection Linear(..., bias=False) and add no parameters of your own."
+
+
 def build(student, inputs: AdditiveInputs, dtype: torch.dtype):
-    return kit.build(student, CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim,
-                     state=inputs.state_dict(dtype), dtype=dtype)
+    """The student's module with the bundle's weights loaded, in ``dtype``.
+
+    Biases the contract does not have (nn.Linear's default bias=True, an extra nn.Parameter named
+    bias) are loaded as zeros, which computes the contract's formula: test_constructor costs that
+    mistake once, and the other checks still see the rest of the code.
+    """
+    module = student.new(CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim)
+    if dtype != torch.float32:
+        module.to_dtype(dtype)
+    state = dict(inputs.state_dict(dtype))
+    for name, (shape, _) in extra_biases(module, state).items():
+        state[name] = torch.zeros(shape, dtype=dtype)
+    module.load_state_dict(state)
+    return module
+
+
+def extra_biases(module, state) -> dict:
+    """The module's parameters named ``bias`` (or ``*.bias``) that ``state`` lacks: name -> (shape, dtype)."""
+    return {name: info for name, info in module.parameters.items()
+            if name not in state and name.split(".")[-1] == "bias"}
 
 
 def forward(module, query, keys, values, mask, **options):
@@ -96,13 +119,20 @@ def test_constructor(student):
         if child is None or child.get("type") != "torch.nn.modules.linear.Linear":
             raise CheckFailure(f"AdditiveAttention(3, 5, 7) needs a torch.nn.Linear named {name!r}.",
                                       details=f"Submodules found: {sorted(module.children) or 'none'}.")
-        if (child.get("in_features"), child.get("out_features")) != (fan_in, fan_out) or child.get("bias"):
-            raise CheckFailure(
-                f"{name} should be Linear({fan_in}, {fan_out}, bias=False), got Linear("
-                f"{child.get('in_features')}, {child.get('out_features')}, bias={child.get('bias')}).")
+        shape = (child.get("in_features"), child.get("out_features"))
+        if shape != (fan_in, fan_out) or child.get("bias"):
+            biased = shape == (fan_in, fan_out)  # only the bias is wrong: named, and the other checks still run
+            biases = ", ".join(sorted(extra_biases(module, {f"{n}.weight": None for n in expected})))
+            raise CheckFailure(f"{name} should be Linear({fan_in}, {fan_out}, bias=False), got Linear("
+                               f"{shape[0]}, {shape[1]}, bias={child.get('bias')}).",
+                               diagnosis=MSG_BIASES.format(names=biases) if biased else None,
+                               hint=HINT_BIASES if biased else None)
     extra = sorted(set(module.parameters) - {f"{n}.weight" for n in expected})
     if extra:
-        raise CheckFailure(f"AdditiveAttention has parameters beyond the three projections: {extra}.")
+        biases = sorted(extra_biases(module, {f"{n}.weight": None for n in expected}))
+        raise CheckFailure(f"AdditiveAttention has parameters beyond the three projections: {extra}.",
+                           diagnosis=MSG_BIASES.format(names=", ".join(biases)) if biases == extra else None,
+                           hint=HINT_BIASES if biases == extra else None)
 
 
 @pytest.mark.points(3)

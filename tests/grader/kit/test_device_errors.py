@@ -38,8 +38,8 @@ def test_a_half_output_promoted_to_float32_is_said_so():
     like = torch.zeros(2, 3, dtype=torch.float16)
     with pytest.raises(errors.CheckFailure) as raised:
         compare.expect_tensor(torch.zeros(2, 3), name="the output", like=like)
-    assert raised.value.summary.startswith("the output has dtype float32, expected float16 (the dtype of the inputs):"
-                                           " it was silently promoted to float32")
+    assert raised.value.summary == "the output has dtype torch.float32, expected torch.float16 (the dtype of the inputs)."
+    assert raised.value.diagnosis.startswith("Your float16 input comes out float32")
     with pytest.raises(errors.CheckFailure, match="has dtype torch.float32, expected torch.float64"):
         compare.expect_tensor(torch.zeros(2, 3), name="the output", like=like.double())
 

@@ -1,6 +1,7 @@
 # corpus: buggy
 # fails: test_sdpa_matches_reference
 # message: Imports scipy.special.softmax, which this exercise does not allow
+# diagnosis: calls scipy.special.softmax, which this exercise does not allow
 """Buggy: calls scipy.special.softmax (banned). SciPy is not installed where it is graded: the ban is said, not
 an import error."""
 import math

@@ -12,7 +12,7 @@
 # bug: scores); it sums over axis 1 (only right for 2-D scores); Key.T reverses every axis of a batched key.
 # expected-diagnosis: the scores are not scaled by 1/sqrt(d_k), the softmax does not subtract the max, and
 # expected-diagnosis: key.T / axis=1 break batched input
-# names: not scaled | sqrt(d_k); subtracting the largest; key.T
+# names: not scaled | sqrt(d_k); subtracting the largest; key.T | over the queries | axis 1
 """A self-attention study script (NumPy), fitted to the 00 contract."""
 import numpy as np
 

@@ -1,5 +1,6 @@
 # corpus: buggy
 # fails: test_softmax_matches_reference test_masked_softmax_matches_reference
+# diagnosis: calls torch.softmax, which this exercise does not allow
 """Buggy: calls torch.softmax (banned)."""
 import torch
 

@@ -9,7 +9,7 @@
 # adapted: has none and always uses dim 0). The source has no masked softmax: masked_softmax is the shipped stub.
 # bug: the max and the sum are taken over dim 0 whatever dim is asked for.
 # expected-diagnosis: the softmax runs over a fixed dimension (0), not along dim
-# names: not along dim
+# names: not along dim | dimension 0 whatever dim is
 """A course exercise's stable softmax (PyTorch), fitted to the 01 contract."""
 import torch
 

@@ -10,7 +10,7 @@
 # adapted: has no masked softmax: masked_softmax is the shipped stub.
 # bug: sums over dim 0 whatever dim is, and does not subtract the max.
 # expected-diagnosis: the softmax runs over a fixed dimension (0), not along dim, and the max is not subtracted
-# names: not along dim; subtracting the max
+# names: not along dim | dimension 0 whatever dim is; subtracting the max
 """A naive softmax from a build-an-LLM-from-scratch study repository, fitted to the 01 contract."""
 import torch
 

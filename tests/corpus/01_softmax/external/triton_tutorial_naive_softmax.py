@@ -8,7 +8,7 @@
 # adapted: is row-wise for a matrix (no dim argument). It has no masked softmax: masked_softmax is the shipped stub.
 # bug: written for 2-D input, rows only: the max and the sum run over dim 1 whatever dim is, and other ranks fail.
 # expected-diagnosis: the softmax runs over a fixed dimension (1) and only works for 2-D input
-# names: not along dim
+# names: not along dim | dimension 1 whatever dim is
 """Triton's fused-softmax tutorial baseline (a row-wise PyTorch softmax), fitted to the 01 contract."""
 import torch
 

@@ -1,5 +1,6 @@
 # corpus: buggy
 # fails: test_inputs_unmodified
+# diagnosis: changes the query it was given in place
 """Buggy: Scales the query in place."""
 import math
 

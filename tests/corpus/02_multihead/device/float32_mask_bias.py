@@ -2,7 +2,7 @@
 # needs: cuda
 # fails: test_half_precision
 # passes: test_matches_reference_float64 test_causal_mask
-# message: silently promoted to float32
+# diagnosis: comes out float32
 """Device: the mask becomes an additive bias made with torch.zeros(..., device=q.device) but no dtype=:
 float32, so half-precision scores are silently promoted to float32 (what mixed-precision code on a
 GPU meets first). float64 and float32 inputs are right."""

@@ -14,7 +14,7 @@
 # bug: scores are filled with -1e20, which overflows float16 and gives fully masked rows uniform weights.
 # expected-diagnosis: the projections have the wrong shape (a head_dim x head_dim layer shared by the heads); the
 # expected-diagnosis: scale is sqrt(embed_dim), not sqrt(head_dim); -1e20 gives fully masked rows uniform weights
-# names: should be linear | q_proj | shape; sqrt(embed_dim); uniform
+# names: should be linear | q_proj | shape; sqrt(embed_dim); uniform; does not fit in float16
 """A from-scratch Transformer's self-attention (a widely copied video tutorial), fitted to the 02 contract."""
 import torch
 import torch.nn as nn

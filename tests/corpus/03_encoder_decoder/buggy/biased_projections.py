@@ -1,5 +1,7 @@
 # corpus: buggy
 # fails: test_constructor
+# diagnosis: biases the README's does not
+# passes: test_matches_reference_float64 test_padding_mask test_gradients
 """Buggy: projections with bias."""
 import torch
 

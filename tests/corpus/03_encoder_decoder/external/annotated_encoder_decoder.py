@@ -17,9 +17,8 @@
 # bug: masks of its day, mask & 0 is all zeros and nothing is masked, so padding gets weight; with today's boolean
 # bug: masks, mask & 0 is an integer tensor and masked_fill_ raises (checked with torch 2.13); the key projection
 # bug: has a bias; packing needs a batch sorted by decreasing length.
-# expected-diagnosis: the key projection has a bias; packing needs a batch sorted by length (the broken mask is
-# expected-diagnosis: hidden: no attention check runs once the weights cannot be loaded)
-# names: bias; sorted | enforce_sorted
+# expected-diagnosis: the key projection has a bias; packing needs a batch sorted by length; mask & 0 is not a boolean mask
+# names: bias; sorted | enforce_sorted; boolean mask
 """The Annotated Encoder-Decoder's Bahdanau attention model (an early version), fitted to the 03 contract."""
 import torch
 import torch.nn as nn

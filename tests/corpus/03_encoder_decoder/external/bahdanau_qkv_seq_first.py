@@ -12,9 +12,8 @@
 # adapted: The source has no encoder-decoder: Encoder, Decoder and Seq2Seq are not defined.
 # bug: all three projections have biases (the contract's have none); masked scores are set to -inf through .data
 # bug: (hidden from autograd), so a fully masked row gives NaN.
-# expected-diagnosis: the projections have biases (the NaN row is hidden: no attention check runs once the weights
-# expected-diagnosis: cannot be loaded)
-# names: bias
+# expected-diagnosis: the projections have biases; a row with no real position gives NaN
+# names: bias; NaN
 """A student NMT project's Bahdanau attention (sequence-first), fitted to the 03 contract (attention only)."""
 import torch
 import torch.nn as nn

@@ -17,9 +17,8 @@
 # bug: the query projection carries attn's bias (the contract's projections have none); masked scores are filled with
 # bug: -1e10, so a row with no real position gets uniform weights; pack_padded_sequence with enforce_sorted=True raises
 # bug: unless the batch is sorted by decreasing length (the tutorial's iterator sorts it; nothing else does).
-# expected-diagnosis: the query projection has a bias; packing needs a batch sorted by length (the -1e10 fill is
-# expected-diagnosis: hidden: no attention check runs once the weights cannot be loaded)
-# names: bias; sorted | enforce_sorted
+# expected-diagnosis: the query projection has a bias; packing needs a batch sorted by length; -1e10 gives a row with no real position uniform weights
+# names: bias; sorted | enforce_sorted; uniform
 """bentrevett's packed, masked attention seq2seq tutorial, fitted to the 03 contract."""
 import torch
 import torch.nn as nn

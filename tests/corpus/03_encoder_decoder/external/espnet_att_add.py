@@ -13,9 +13,8 @@
 # bug: the key and score projections have biases; the softmax is taken of 2.0 * scores (a temperature); the
 # bug: projected keys, the values and the mask are cached on the first call and reused by every later call until
 # bug: reset(), so a second call with other keys attends over the first call's; a fully masked row gives NaN.
-# expected-diagnosis: the projections have biases (the other mistakes are hidden: no attention check runs once the
-# expected-diagnosis: weights cannot be loaded)
-# names: bias
+# expected-diagnosis: the projections have biases; the softmax of 2 * scores; keys, values and mask cached across calls; a fully masked row gives NaN
+# names: bias; 2.0 | temperature; cached | second call; NaN
 """ESPnet's additive attention for RNN decoders, fitted to the 03 contract (attention only)."""
 import torch
 import torch.nn.functional as F
