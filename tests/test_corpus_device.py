@@ -42,7 +42,7 @@ def test_every_device_entry_needs_cuda_and_names_real_checks(exercise, entry):
 
 def test_there_is_an_entry_for_every_device_mistake():
     said = " ".join(f"{e.message or ''} {e.diagnosis or ''}" for _, e in ENTRIES)
-    for words in ("is on device cpu", "operation got one", "goes through NumPy", "promoted to float32"):
+    for words in ("is on device cpu", "operation got one", "goes through NumPy", "comes out float32"):
         assert words in said, words
 
 
