@@ -15,7 +15,7 @@
 # bug: and does not subtract the max.
 # expected-diagnosis: a banned call (nn.functional.softmax); the input is modified in place; softmax ignores dim and
 # expected-diagnosis: does not subtract the max; fully masked slices get uniform weights (the -1e6 fill)
-# names: not allow | banned; in place; not along dim | along the last dimension; subtracting the max; uniform
+# names: not allow | banned; in place; not along dim | along the last dimension | dimension 1 whatever dim is; subtracting the max; uniform
 """Dive into Deep Learning's softmax (from scratch) and masked softmax, fitted to the 01 contract."""
 import torch
 from torch import nn
