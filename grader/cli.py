@@ -379,7 +379,7 @@ class ClassProgress:
 
     def start(self, total: int, line: str) -> None:
         self._above(line)
-        if total and click.get_text_stream("stderr").isatty():
+        if total and sys.stderr.isatty():
             self.began = time.monotonic()
             self.bar = click.progressbar(length=total, label="Grading", file=sys.stderr, show_eta=True,
                                          show_pos=True, item_show_func=self._rate)
