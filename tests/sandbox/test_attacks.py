@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, EXERCISES, ROOT
+from conftest import CORPUS, EXERCISES, ROOT, in_a_fork
 from grader import wire
 from grader.run import session
 from grader.sandbox import probe
@@ -222,24 +222,14 @@ def _run_main(path: Path, cwd: Path) -> dict:
 @x86_only
 def test_the_filter_alone_refuses_them_in_a_forked_process(tmp_path):
     # The allow-list on its own, in a forked process like the child (no namespaces, no Landlock).
-    out_read, out_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (the forked process)
-        try:
-            os.chdir(tmp_path)
-            privileges.drop_privileges()
-            seccomp.restrict_syscalls()
-            module = runpy.run_path(str(HOSTILE / "uses_forbidden_syscalls.py"), run_name="probe")
-            os.write(out_write, json.dumps(module["attempts"](skip=module["DANGEROUS"])).encode())
-        finally:
-            os._exit(0)
-    os.close(out_write)
-    data = b""
-    while chunk := os.read(out_read, 65536):
-        data += chunk
-    os.close(out_read)
-    os.waitpid(pid, 0)
-    answers = json.loads(data)
+    def body():
+        os.chdir(tmp_path)
+        privileges.drop_privileges()
+        seccomp.restrict_syscalls()
+        module = runpy.run_path(str(HOSTILE / "uses_forbidden_syscalls.py"), run_name="probe")
+        return module["attempts"](skip=module["DANGEROUS"])
+
+    answers = in_a_fork(body)
     assert answers and not [name for name, answer in answers.items() if answer == "ok"], answers
 
 

@@ -8,13 +8,13 @@ scripts/gpu_check.sh runs a real child on CUDA where a GPU exists.
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 import resource
 
 import pytest
 
+from conftest import in_a_fork
 from grader.run import devices
 from grader.sandbox.child import cuda, isolation, privileges, seccomp
 
@@ -99,24 +99,6 @@ def test_the_log_mode_refuses_nothing_but_is_never_the_default(on_cuda):
     assert emulate(logged, IOCTL, (0, TIOCSTI)) == 0x7FFC0000
 
 
-def _in_a_fork(body) -> dict:
-    """Run ``body()`` in a forked process; return the dict it returns."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (the forked process)
-        try:
-            os.write(write, json.dumps(body()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    data = b""
-    while chunk := os.read(read, 65536):
-        data += chunk
-    os.close(read)
-    os.waitpid(pid, 0)
-    return json.loads(data)
-
-
 def _shared_anonymous() -> str:
     try:
         mmap.mmap(-1, 4096).close()     # MAP_SHARED | MAP_ANONYMOUS
@@ -132,7 +114,7 @@ def test_the_installed_filter_refuses_shared_anonymous_memory_only_on_cuda(cuda_
         privileges.drop_privileges()
         seccomp.restrict_syscalls(cuda=cuda_on)
         return {"shared": _shared_anonymous(), "private": bool(bytearray(1 << 20))}
-    got = _in_a_fork(body)
+    got = in_a_fork(body)
     assert got["private"]
     assert got["shared"] == (os.strerror(1) if cuda_on else "ok")
 
@@ -144,7 +126,7 @@ def test_host_memory_is_bounded_either_way(cuda_on):
     def body():
         isolation.apply_rlimits(limits, cuda=cuda_on)
         return {"as": resource.getrlimit(resource.RLIMIT_AS)[0], "data": resource.getrlimit(resource.RLIMIT_DATA)[0]}
-    got = _in_a_fork(body)
+    got = in_a_fork(body)
     bounded, other = ("data", "as") if cuda_on else ("as", "data")
     assert got[bounded] == 1024 << 20
     assert got[other] != 1024 << 20
