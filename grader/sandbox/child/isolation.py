@@ -352,7 +352,17 @@ def _populate(config, sources, files, devices, links, hidden, owner) -> None:
             os.chown(inside, owner, owner)
         _mount(inside, new + place, None, MS_BIND, None, f"bind {place}")
     check(LIBC.umount2(box.encode(), MNT_DETACH), "umount the scratch's staging point")
-    # A bound folder inside a private place (a venv under /tmp) was covered by its private tmpfs: bind it again.
+    _bind_again_inside_private_places(sources, hidden)
+    try:
+        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None, "mount /proc")
+    except OSError:
+        pass  # where /proc is partly covered (some containers) the child goes without one
+
+
+def _bind_again_inside_private_places(sources, hidden) -> None:
+    """A bound folder inside a private place (a venv under /tmp) was covered by that place's
+    private tmpfs: bind it again, and cover again what is hidden inside it."""
+    new = NEW_ROOT
     under = [(folder, fd) for folder, fd in sources.items() if any(_inside(folder, place) for place in PRIVATE)]
     for folder, fd in under:
         os.makedirs(new + folder, exist_ok=True)
@@ -361,10 +371,6 @@ def _populate(config, sources, files, devices, links, hidden, owner) -> None:
         if any(_inside(str(folder), bound) for bound, _ in under):
             _mount("tmpfs", new + str(folder), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
                    "size=4k,nr_inodes=16,mode=0555", f"cover {folder}")
-    try:
-        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None, "mount /proc")
-    except OSError:
-        pass  # where /proc is partly covered (some containers) the child goes without one
 
 
 def _inside(path: str, folder: str) -> bool:
