@@ -100,11 +100,11 @@ def test_a_coding_cookie_is_read_as_python_reads_it():
 def test_the_scan_is_bounded_in_size_and_work():
     import time
 
-    started = time.monotonic()
+    started = time.process_time()   # this process's CPU time: a busy machine does not inflate it
     deep = ("x = " + "(" * 5000 + "1" + ")" * 5000 + "\n").encode()
     assert [f.certain for f in scan_source(deep, MHA_BANS)] in ([False], [])
     wide = ("y = [" + ", ".join(["torch.relu(x)"] * 60_000) + "]\n").encode()
     assert [f.reason for f in scan_source(wide, MHA_BANS)][0].startswith("the source has more than")
     huge = b"x = 1\n" * (1 << 19)
     assert "larger than" in scan_source(huge, MHA_BANS)[0].reason
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < 30   # generous: the bounds keep it to seconds
