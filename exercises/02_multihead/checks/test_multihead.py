@@ -43,11 +43,12 @@ def oracle(inputs: MHAInputs, dtype: torch.dtype):
     return kit.oracle_pair(compute, dtype=dtype, key=("multihead_attention", inputs))
 
 
-def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None) -> None:
+def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None, held: bool = False) -> None:
     """Record the submission's (output, weights) on ``inputs`` for the diagnosis of the whole submission.
 
     Each known mistake is computed in ``dtype``, the way a submission would (a softmax without
-    max overflows in float16 as the submission's does); ``module`` asks again on a wrong answer.
+    max overflows in float16 as the submission's does); ``module`` asks again on a wrong answer (and,
+    when the answer changes, with dropout held off); ``held``: ``got`` was answered that way.
     """
     exact, same = oracle(inputs, dtype)
     if not all(isinstance(g, torch.Tensor) and g.shape == e.shape for g, e in zip(got, exact)):
@@ -58,13 +59,15 @@ def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None) -> None:
     def loose():  # what computing in float32 costs: the budget of the float32 reference
         return [compare.allowed_error(s, e) for s, e in zip(oracle(inputs, torch.float32)[1], exact)]
 
-    def again():
-        return compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
+    def again(calm=False):
+        return compare.expect_tuple(forward(module, q, k, v, mask, calm=calm).value, NAMES,
+                                    what=f"{CLASS}.forward")
 
     diagnose.observe(got, exact=exact, allowed=[compare.allowed_error(s, e) for s, e in zip(same, exact)],
                      compute=lambda switches: mistakes.compute(q, k, v, params, inputs.num_heads, mask, **switches),
                      bank=mistakes.MISTAKES, loose=loose if dtype == torch.float64 else None,
-                     again=None if module is None else again)
+                     again=None if module is None else again,
+                     calm=None if module is None else lambda: again(calm=True), held=held)
 
 
 def probes(inputs: MHAInputs, dtype: torch.dtype) -> list[MHAInputs]:
@@ -85,14 +88,16 @@ def ask_probes(student, inputs: MHAInputs, dtype: torch.dtype) -> None:
     """On the final example, the submission's answers to the richer inputs, recorded too."""
     if student is None or not kit.final_example():
         return
+    held = diagnose.held_still()  # a random submission: asked with dropout held off, as its example was
     for rich in probes(inputs, dtype):
         q, k, v, mask = rich.tensors(dtype)
         try:
             module = build(student, rich, dtype)
-            got = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
+            got = compare.expect_tuple(forward(module, q, k, v, mask, calm=held).value, NAMES,
+                                       what=f"{CLASS}.forward")
         except (kit.StudentError, CheckFailure):
             continue
-        observe(got, rich, dtype)
+        observe(got, rich, dtype, held=held)
 
 
 def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None, module=None) -> None:
@@ -369,7 +374,7 @@ def test_masked_keys_cannot_leak(student, inputs):
     huge_k = torch.where(hidden[..., None], torch.full_like(k, 1e6), k)
     huge_v = torch.where(hidden[..., None], torch.full_like(v, 1e6), v)
     # Right before the change, or "unchanged" proves nothing: a constant output cannot leak either.
-    compare_pair(before, inputs, torch.float64, student)
+    compare_pair(before, inputs, torch.float64, student, module)
     _, same = oracle(inputs, torch.float64)
     after = kit.expect_tensors(forward(module, q, huge_k, huge_v, mask).value, same, names=NAMES,
                                what=f"{CLASS}.forward")
