@@ -74,6 +74,8 @@ MSG_NONDETERMINISTIC = ("Your output changes between two identical calls: someth
 HINT_NONDETERMINISTIC = ("Remove the dropout (or any torch.rand*/randn* in forward): the same inputs and weights "
                          "must always give the same output.")
 MSG_RANDOM_AND = "{first} And, whatever the randomness: {second}"
+MSG_ERROR_AND = "{error} And where your code does answer: {text}"
+MSG_ELSEWHERE = "Where your code does answer: {text}"
 RIGHT_KEPT = 3        # right answers kept per check (the largest): enough to rule mistakes out
 MAX_COMBINATION = 2   # mistakes tried together
 

@@ -278,6 +278,11 @@ def diagnose_all(checks: list[results.CheckResult],
     for check in checks:
         if check.check_id in named:
             text, hint, ids = named[check.check_id]
+            if text and check.kind == results.KIND_STUDENT_ERROR and not (check.diagnosis and check.diagnosis in text):
+                # the check failed with an error (perhaps named from it): what the answers it gave to other
+                # inputs show is said beside it, never as the error's cause
+                text = (diagnose.MSG_ERROR_AND.format(error=check.diagnosis, text=text) if check.diagnosis
+                        else diagnose.MSG_ELSEWHERE.format(text=text))
             check = dataclasses.replace(check, diagnosis=text or check.diagnosis, mistakes=ids,
                                         hint=hint if hint else check.hint)
         out.append(check)
