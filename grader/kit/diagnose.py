@@ -76,6 +76,7 @@ HINT_NONDETERMINISTIC = ("Remove the dropout (or any torch.rand*/randn* in forwa
 MSG_RANDOM_AND = "{first} And, whatever the randomness: {second}"
 MSG_ERROR_AND = "{error} And where your code does answer: {text}"
 MSG_ELSEWHERE = "Where your code does answer: {text}"
+MSG_RAISES = "{text} And on a richer input, your code raises an error: {errors}"
 RIGHT_KEPT = 3        # right answers kept per check (the largest): enough to rule mistakes out
 MAX_COMBINATION = 2   # mistakes tried together
 
@@ -162,6 +163,7 @@ class Findings:
     observations: list = field(default_factory=list)
     nondeterministic: bool = False
     held: bool = False  # a calm answer was recorded: richer inputs are asked about calmly too
+    errors: list = field(default_factory=list)  # known mistakes named from errors richer inputs raised
 
 
 _current = Findings()
@@ -249,15 +251,26 @@ def _observe_calm(calm: Callable[[], Sequence[Any]], *, got: Sequence[Any] | Non
     return True
 
 
+def observe_error(error: Any) -> None:
+    """Record the known mistake behind an error (a StudentException) that a richer input raised, where one is
+    known: a check whose example was random never reached the inputs that raise it."""
+    frames = getattr(error, "frames", ())
+    text = for_error(getattr(error, "message", "") or str(error), frames[-1].source if frames else None)
+    if text and text not in _current.errors:
+        _current.errors.append(text)
+
+
 def held_still() -> bool:
     """Whether this check recorded an answer with dropout held off: ask richer inputs that way too."""
     return _current.held
 
 
 def usable(obs: Observation, random: bool) -> bool:
-    """Whether an observation can be matched against mistakes: any, unless the submission is random;
-    then its right answers, its calm ones and its wrong ones that were the same twice."""
-    return not random or not obs.wrong or obs.calm or obs.steady
+    """Whether an observation can be matched against mistakes: any, unless the submission is random; then
+    only its calm answers and its wrong ones that were the same twice and the same with dropout held off
+    (a right answer may be dropout's too: a weight dropped where a mistake gave it, the zero the contract
+    asks for)."""
+    return not random or obs.calm or (obs.wrong and obs.steady)
 
 
 def _final() -> bool:

@@ -274,6 +274,10 @@ def diagnose_all(checks: list[results.CheckResult],
             named[check.check_id] = (text, hint, ids)
     if random:
         named = {cid: diagnose.with_randomness(*said) for cid, said in named.items()}
+    for cid, (text, hint, ids) in list(named.items()):
+        raised = [e for e in getattr(findings.get(cid), "errors", []) if not text or e not in text]
+        if raised and text:
+            named[cid] = (diagnose.MSG_RAISES.format(text=text, errors=" ".join(raised)), hint, ids)
     out = []
     for check in checks:
         if check.check_id in named:

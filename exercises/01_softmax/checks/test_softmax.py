@@ -402,9 +402,9 @@ def test_masked_softmax_extreme_values(student, inputs):
     entries that take part keeps the real entries' weights.
     """
     x, mask = inputs.tensors()
-    check_values(call(student, x, mask, inputs.dim, probe=inputs).value, x, mask, inputs.dim, student=student, inputs=inputs,
-                 hint="Take the max over the entries that take part (masked ones set to -inf first), and "
-                      "never multiply x itself by the mask.")
+    check_values(call(student, x, mask, inputs.dim, probe=inputs).value, x, mask, inputs.dim, student=student,
+                 inputs=inputs, hint="Take the max over the entries that take part (masked ones set to -inf "
+                                     "first), and never multiply x itself by the mask.")
 
 
 @pytest.mark.points(2)

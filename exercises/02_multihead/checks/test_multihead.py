@@ -100,38 +100,51 @@ def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None, held: bool 
                      calm=None if module is None else lambda: again(calm=True), held=held)
 
 
-def probes(inputs: MHAInputs, dtype: torch.dtype) -> list[MHAInputs]:
-    """Richer fixed inputs of the kind of ``inputs``, asked about on the final example.
+def probes(inputs: MHAInputs, dtype: torch.dtype, kind: str | None = None) -> list[MHAInputs]:
+    """Richer fixed inputs of the kind of ``inputs`` (or of mask ``kind``), asked about on the final example.
 
     Small shrunk examples often cannot tell mistakes apart (with one head, a wrong head split
     is invisible; with one batch item, a mask on the wrong item is). Two heads, Lq != Lk and
     the same kind of mask separate them; a padded batch of three lengths shows a mask that
     reaches the wrong batch item.
     """
-    rich = [rich_mha_inputs(inputs.mask_kind, dtype, inputs.score_scale)]
-    if inputs.mask_kind == "padding":
+    kind = kind or inputs.mask_kind
+    rich = [rich_mha_inputs(kind, dtype, inputs.score_scale)]
+    if kind == "padding":
         rich.append(padded_mha_inputs(dtype))
     return rich
 
 
-def ask_probes(student, inputs: MHAInputs, dtype: torch.dtype) -> None:
-    """On the final example, the submission's answers to the richer inputs, recorded too."""
+def ask_probes(student, inputs: MHAInputs, dtype: torch.dtype, kinds: tuple[str, ...] = ()) -> None:
+    """On the final example, the submission's answers to the richer inputs, recorded too.
+
+    A random submission fails on whatever example comes first, so its example says nothing of the
+    check's other inputs: it is asked (with dropout held off) about each mask kind in ``kinds``, the
+    check's own, and an error one of them raises is named where it is a known mistake.
+    """
     if student is None or not kit.final_example():
         return
     held = diagnose.held_still()  # a random submission: asked with dropout held off, as its example was
-    for rich in probes(inputs, dtype):
-        q, k, v, mask = rich.tensors(dtype)
-        try:
-            module = build(student, rich, dtype)
-            got = compare.expect_tuple(forward(module, q, k, v, mask, calm=held).value, NAMES,
-                                       what=f"{CLASS}.forward")
-        except (kit.StudentError, CheckFailure):
-            continue
-        observe(got, rich, dtype, held=held)
+    for kind in dict.fromkeys((inputs.mask_kind, *(kinds if held else ()))):
+        for rich in probes(inputs, dtype, kind):
+            q, k, v, mask = rich.tensors(dtype)
+            try:
+                module = build(student, rich, dtype)
+                got = compare.expect_tuple(forward(module, q, k, v, mask, calm=held).value, NAMES,
+                                           what=f"{CLASS}.forward")
+            except kit.StudentException as error:
+                if held:
+                    diagnose.observe_error(error)
+                continue
+            except (kit.StudentError, CheckFailure):
+                continue
+            observe(got, rich, dtype, held=held)
 
 
-def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None, module=None) -> None:
-    """Fail with a description unless (output, weights) match the reference; record the answer."""
+def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None, module=None,
+                 kinds: tuple[str, ...] = ()) -> None:
+    """Fail with a description unless (output, weights) match the reference; record the answer (``kinds``:
+    the mask kinds the check draws, for a random submission's probes)."""
     exact, same = oracle(inputs, dtype)
     got = kit.expect_tensors(got, same, names=NAMES, what=f"{CLASS}.forward")
     mask = inputs.tensors(torch.float64)[3]
@@ -143,7 +156,7 @@ def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None, modul
     # Weights first: a wrong weight explains a wrong output, not the other way round.
     for index in (1, 0):
         compare.assert_close(got[index], oracle=exact[index], ref=same[index], name=NAMES[index],
-                             diagnose=lambda _: ask_probes(student, inputs, dtype), figures=pictures,
+                             diagnose=lambda _: ask_probes(student, inputs, dtype, kinds), figures=pictures,
                              hint=HINT_VALUES)
 
 
@@ -217,7 +230,8 @@ def test_half_precision(student, inputs):
     dtype = inputs.dtype
     module = build(student, inputs, dtype)
     # masked_fill(mask, -1e9) raises on a float16 tensor: grader.diagnose names that mistake.
-    compare_pair(answer(module, inputs, dtype), inputs, dtype, student, module)
+    compare_pair(answer(module, inputs, dtype), inputs, dtype, student, module,
+                 kinds=("none", "causal", "padding"))
 
 
 @pytest.mark.points(2)
@@ -233,7 +247,8 @@ def test_causal_mask(student, inputs):
 def test_padding_mask(student, inputs):
     """Padding and general masks: True means may attend"""
     module = build(student, inputs, torch.float64)
-    compare_pair(answer(module, inputs, torch.float64), inputs, torch.float64, student, module)
+    compare_pair(answer(module, inputs, torch.float64), inputs, torch.float64, student, module,
+                 kinds=("padding", "random"))
 
 
 @pytest.mark.points(2)
@@ -265,7 +280,7 @@ def test_large_scores(student, inputs):
     """
     dtype = inputs.dtype
     module = build(student, inputs, dtype)
-    compare_pair(answer(module, inputs, dtype), inputs, dtype, student, module)
+    compare_pair(answer(module, inputs, dtype), inputs, dtype, student, module, kinds=("none", "causal"))
 
 
 @pytest.mark.points(1)

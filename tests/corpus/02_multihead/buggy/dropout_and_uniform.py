@@ -1,8 +1,9 @@
 # corpus: buggy
 # fails: test_deterministic test_fully_masked_rows
-# diagnosis: changes between two identical calls | whatever the randomness: Fully masked rows get uniform weights
+# diagnosis: changes between two identical calls | whatever the randomness: Fully masked rows get uniform weights | richer input, your code raises an error: A constant you fill with does not fit in float16
 """Buggy, twice: dropout (nn.Dropout, p=0.1) is left on, and masked scores are filled with -1e9, so a fully
-masked row gets uniform weights. Both are named: the second is seen with the dropout held off."""
+masked row gets uniform weights, and -1e9 does not fit in float16. All are named: the others are seen with the
+dropout held off (the float16 error on a richer, masked input than the random example shown)."""
 import math
 
 import torch
