@@ -18,8 +18,10 @@ class Mistake:
 
     ``hint`` is what to try next (by default the part of ``message`` after its first colon).
     ``precision`` names a dtype ("float32") when the mistake is computing in that dtype: its
-    output is the right one, only as accurate as that dtype allows. Mistakes compare by
-    identity (two modules may each have a ``no_max`` of their own function).
+    output is the right one, only as accurate as that dtype allows. ``small``: the mistake is
+    small by nature (an epsilon added to a sum), matched as exactly as any other but nearer the
+    right answer than most (tests hold it to its own bound). Mistakes compare by identity (two
+    modules may each have a ``no_max`` of their own function).
     """
 
     id: str
@@ -27,6 +29,7 @@ class Mistake:
     switches: dict = field(default_factory=dict)
     hint: str | None = None
     precision: str | None = None
+    small: bool = False
 
     @property
     def fix(self) -> str:

@@ -49,6 +49,11 @@ MISTAKES = (
             "negative number); they must get all-zero weights.", {"fully_masked": "uniform"},
             hint="Fill with float('-inf') (not -1e9), replace a non-finite max by 0 and divide only "
                  "where the sum is > 0."),
+    Mistake("additive_mask", "Your mask is a finite penalty added to the scores ((1 - mask) * -10000): a "
+            "masked key whose score is large still gets weight (it leaks into the output), and a fully masked "
+            "row gets ordinary weights instead of zeros.", {"mask": "additive"},
+            hint="Fill masked scores with -inf, scores.masked_fill(~mask, float('-inf')), and give rows with "
+                 "no key left zero weights."),
     Mistake("no_out_proj", "The output projection (out_proj) is never applied.", {"out_proj": False},
             hint='Apply self.out_proj to the merged heads before returning.'),
     Mistake("value_not_projected", "The values are not projected: apply v_proj to value.",
@@ -138,6 +143,9 @@ def compute(query, key, value, params, num_heads, attn_mask=None, *, scale="sqrt
             allowed = ~allowed
         if mask_layout != "broadcast":
             allowed = _relaid(allowed, B, H, mask_layout)
+    if allowed is not None and mask == "additive":
+        scores = scores + (~allowed).to(scores.dtype) * -10000.0        # a penalty, not a fill
+        allowed = None                                                  # the softmax sees every key
     if allowed is not None and mask != "after_softmax":
         # a large negative fill that fits the dtype (-1e9 raises in float16; -1e4 does not, and is as uniform)
         fill = max(-1e9, torch.finfo(scores.dtype).min) if fully_masked == "uniform" else float("-inf")

@@ -18,6 +18,15 @@ _FLOAT32 = ("Your float64 result is only as accurate as float32: part of the com
 _FLOAT32_HINT = "Compute in x's own dtype throughout: no .float(), and make constants with dtype=x.dtype."
 
 
+_EPSILON = ("Your softmax adds a small epsilon ({eps:g}) to the sum it divides by: every weight comes out "
+            "slightly too small (about {eps:g} relative), so a slice no longer sums to 1 and float64 accuracy is "
+            "lost.")
+_EPSILON_HINT = ("Divide by the sum itself; to keep a slice with nothing in it at zeros, guard only that case: "
+                 "e / torch.where(s > 0, s, torch.ones_like(s)).")
+# "to avoid dividing by zero", as code writes them; a smaller one is within float64's budget: no mistake at all
+EPSILONS = (1e-5, 1e-6, 1e-7, 1e-8)
+
+
 def _softmax_mistakes() -> tuple[Mistake, ...]:
     """The mistakes of a softmax (a fresh set for each function: softmax and masked_softmax are
     written separately, and each may have its own)."""
@@ -43,7 +52,10 @@ def _softmax_mistakes() -> tuple[Mistake, ...]:
                 "e.sum(dim=dim, keepdim=True).", {"total": "all"},
             hint='Sum along dim only: e / e.sum(dim=dim, keepdim=True).'),
         Mistake("computed_in_float32", _FLOAT32, {}, hint=_FLOAT32_HINT, precision="float32"),
-    )
+    ) + tuple(
+        Mistake(f"epsilon_in_the_sum_{eps:g}", _EPSILON.format(eps=eps), {"epsilon": eps}, hint=_EPSILON_HINT,
+                small=True)
+        for eps in EPSILONS)
 
 
 SOFTMAX = _softmax_mistakes()
@@ -78,6 +90,12 @@ MASKING = (
             "overflows to inf and inf * 0 = NaN.", {"masking": "zero_filler"},
             hint="Fill masked entries with -inf before exp (exp(-inf) is exactly 0), so no product with the "
                  "mask is needed."),
+    Mistake("max_over_masked", "Your max is taken over every entry, masked ones included, and exp is then "
+            "multiplied by the mask: when masked entries are large, exp of the real ones underflows to 0 and "
+            "the slice comes out zeros (or NaN); a slice that is all -inf gives NaN (-inf - (-inf)).",
+            {"masking": "max_over_all"},
+            hint="Fill masked entries with -inf before taking the max (x.masked_fill(~mask, float('-inf'))), "
+                 "and replace a non-finite max by 0."),
     Mistake("nan_empty", "A slice with nothing to attend to (all masked or all -inf) gives NaN: its max "
             "is -inf and -inf - (-inf) is NaN. Replace a non-finite max by 0 and return zeros there.",
             {"empty": "nan"},
@@ -103,7 +121,7 @@ def run(mistake: Mistake, x: torch.Tensor, mask: torch.Tensor | None = None, dim
 
 
 def compute(x, mask=None, dim=-1, *, shift="slice", softmax_dim="given", total="slice", masking="keeps",
-            empty="zeros"):
+            empty="zeros", epsilon=0.0):
     """(Masked) softmax along ``dim`` with switches; the defaults give the right answer.
 
     Shapes: x (...), mask bool broadcastable to x (True = takes part). Returns x's shape.
@@ -122,6 +140,14 @@ def compute(x, mask=None, dim=-1, *, shift="slice", softmax_dim="given", total="
         e = torch.exp(torch.where(keep, x, torch.zeros_like(x)) - m) * keep   # exp(0 - m) may be inf: inf * 0
         t = e.sum(dim=d, keepdim=True)
         return e / torch.where(t > 0, t, torch.ones_like(t))
+    if masking == "max_over_all":
+        keep = torch.broadcast_to(mask, x.shape)
+        m = x.amax(dim=d, keepdim=True)                                 # masked entries count in the max
+        e = torch.exp(x - m) * keep                                     # an all -inf slice: NaN
+        t = e.sum(dim=d, keepdim=True)
+        if epsilon:
+            return e / (t + epsilon)
+        return e / t if empty == "nan" else e / torch.where(t > 0, t, torch.ones_like(t))
     if masking == "zeroed_in_max":
         keep = torch.broadcast_to(mask, x.shape)
         s = x * keep                                                    # masked scores 0 (-inf * 0 = NaN)
@@ -157,7 +183,9 @@ def compute(x, mask=None, dim=-1, *, shift="slice", softmax_dim="given", total="
         m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))      # empty slices shift by 0
     e = torch.exp(s - m)                                                # (...)
     t = e.sum() if total == "all" else e.sum(dim=d, keepdim=True)
-    if empty == "nan" or shift != "slice":
+    if epsilon:
+        w = e / (t + epsilon)                                           # every weight a little small
+    elif empty == "nan" or shift != "slice":
         w = e / t                                                       # no guard: 0 / 0 is NaN
     else:
         w = e / torch.where(t > 0, t, torch.ones_like(t))               # empty slices stay 0

@@ -74,6 +74,9 @@ MSG_NONDETERMINISTIC = ("Your output changes between two identical calls: someth
 HINT_NONDETERMINISTIC = ("Remove the dropout (or any torch.rand*/randn* in forward): the same inputs and weights "
                          "must always give the same output.")
 MSG_RANDOM_AND = "{first} And, whatever the randomness: {second}"
+MSG_ERROR_AND = "{error} And where your code does answer: {text}"
+MSG_ELSEWHERE = "Where your code does answer: {text}"
+MSG_RAISES = "{text} And on a richer input, your code raises an error: {errors}"
 RIGHT_KEPT = 3        # right answers kept per check (the largest): enough to rule mistakes out
 MAX_COMBINATION = 2   # mistakes tried together
 
@@ -98,6 +101,7 @@ class Observation:
     check: str = ""
     size: int = 0
     steady: bool = False  # asked again (``again``), it answered the same
+    calm: bool = False    # answered with dropout held off (``calm``), the same twice: see ``observe``
     _seen: dict = field(default_factory=dict, repr=False)
 
     def reproduced_by(self, combination: Sequence[Any]) -> bool:
@@ -158,6 +162,8 @@ class Findings:
 
     observations: list = field(default_factory=list)
     nondeterministic: bool = False
+    held: bool = False  # a calm answer was recorded: richer inputs are asked about calmly too
+    errors: list = field(default_factory=list)  # known mistakes named from errors richer inputs raised
 
 
 _current = Findings()
@@ -179,12 +185,16 @@ def take() -> Findings:
 def observe(got: Sequence[Any], *, exact: Sequence[Any], allowed: Sequence[Any],
             compute: Callable[[dict], Sequence[Any]], bank: Sequence[Any],
             loose: Callable[[], Sequence[Any]] | None = None,
-            again: Callable[[], Sequence[Any]] | None = None) -> Observation:
+            again: Callable[[], Sequence[Any]] | None = None,
+            calm: Callable[[], Sequence[Any]] | None = None, held: bool = False) -> Observation:
     """Record one answer of the submission (values ``got``; ``exact`` the right ones, ``allowed`` the
     check's tolerance). A wrong answer is kept only on the final example; right ones, a few per check.
 
     ``again`` asks the submission the same question once more (on a wrong final answer only): an
     answer that changes is recorded as randomness (dropout left on), which no mistake explains.
+    ``calm`` then asks it with dropout held off (twice): where both calm answers agree, that answer is
+    recorded too, so that a mistake behind the dropout can still be named. ``held``: ``got`` itself is
+    such an answer (to a richer input, asked calmly because the check's example was).
     """
     got = tuple(got)
     wrong = any(not compare.matches(g, e, a) for g, e, a in zip(got, exact, allowed))
@@ -195,13 +205,15 @@ def observe(got: Sequence[Any], *, exact: Sequence[Any], allowed: Sequence[Any],
         except Exception:  # the submission failed to answer twice: nothing to compare
             second = None
         if second is not None:
-            steady = len(second) == len(got) and all(compare.matches(s, g, a)
-                                                     for s, g, a in zip(second, got, allowed))
+            steady = _same(second, got, allowed)
             if not steady:
                 observe_nondeterministic()
+            if calm is not None and _observe_calm(calm, got=None if steady else got, exact=exact, allowed=allowed,
+                                                  compute=compute, bank=bank, loose=loose):
+                steady = False  # the same twice, but not what the code gives without dropout: dropout kept it
     size = sum(g.numel() if isinstance(g, torch.Tensor) else int(getattr(g, "size", 0)) for g in got)
     obs = Observation(got=got, compute=compute, allowed=tuple(allowed), wrong=wrong, bank=tuple(bank),
-                      loose=loose, size=size, steady=steady)
+                      loose=loose, size=size, steady=steady, calm=held)
     if wrong:
         if _final():
             _current.observations.append(obs)
@@ -214,6 +226,51 @@ def observe(got: Sequence[Any], *, exact: Sequence[Any], allowed: Sequence[Any],
             if smallest.size < obs.size:
                 _current.observations[_current.observations.index(smallest)] = obs
     return obs
+
+
+def _same(first: Sequence[Any], second: Sequence[Any], allowed: Sequence[Any]) -> bool:
+    return len(first) == len(second) and all(compare.matches(a, b, t) for a, b, t in zip(first, second, allowed))
+
+
+def _observe_calm(calm: Callable[[], Sequence[Any]], *, got: Sequence[Any] | None, **known: Any) -> bool:
+    """Ask with dropout held off; where the answer differs from ``got`` (an answer given the same way
+    twice; None for one that changed) and is given the same way twice, record it as a ``calm``
+    observation. Whether one was recorded (an answer the same twice was still dropout's)."""
+    allowed = known["allowed"]
+    try:
+        first = tuple(calm())
+        if got is not None and _same(first, got, allowed):  # no dropout here: the answer stands as given
+            return False
+        second = tuple(calm())
+    except Exception:  # the submission cannot answer that way: nothing more to learn
+        return False
+    if not _same(first, second, allowed):  # random in another way than dropout
+        return False
+    _current.held = True
+    observe(first, **known, held=True)
+    return True
+
+
+def observe_error(error: Any) -> None:
+    """Record the known mistake behind an error (a StudentException) that a richer input raised, where one is
+    known: a check whose example was random never reached the inputs that raise it."""
+    frames = getattr(error, "frames", ())
+    text = for_error(getattr(error, "message", "") or str(error), frames[-1].source if frames else None)
+    if text and text not in _current.errors:
+        _current.errors.append(text)
+
+
+def held_still() -> bool:
+    """Whether this check recorded an answer with dropout held off: ask richer inputs that way too."""
+    return _current.held
+
+
+def usable(obs: Observation, random: bool) -> bool:
+    """Whether an observation can be matched against mistakes: any, unless the submission is random; then
+    only its calm answers and its wrong ones that were the same twice and the same with dropout held off
+    (a right answer may be dropout's too: a weight dropped where a mistake gave it, the zero the contract
+    asks for)."""
+    return not random or obs.calm or (obs.wrong and obs.steady)
 
 
 def _final() -> bool:
@@ -254,18 +311,14 @@ def explain_check(wrong: Sequence[Observation], right: Sequence[Observation]) ->
     return explain([*wrong, *right]) or explain([*wrong[:1], *right])
 
 
-def with_randomness(wrong: Sequence[Observation], right: Sequence[Observation]) -> tuple[str, str, tuple]:
-    """(diagnosis, what to try next, mistake ids) for a failed check of a submission that is random.
-
-    Randomness is named first; a single known mistake is named too where it reproduces the example
-    the check shows and that example was answered the same way twice (dropout keeps a NaN a NaN): an
-    answer that changes may match a mistake by chance."""
-    found = explain([*wrong[:1], *right], max_size=1) if wrong and wrong[0].steady else []
-    if len(found) != 1:
+def with_randomness(text: str | None, hint: str | None, ids: tuple) -> tuple[str, str, tuple]:
+    """(diagnosis, what to try next, mistake ids) for a failed check of a submission that is random:
+    randomness first, then the mistakes found where randomness was held still (``text``, ``hint``,
+    ``ids``, or None when none was)."""
+    if not text:
         return MSG_NONDETERMINISTIC, HINT_NONDETERMINISTIC, ("nondeterministic",)
-    mistake = found[0][0]
-    return (MSG_RANDOM_AND.format(first=MSG_NONDETERMINISTIC, second=mistake.message),
-            f"{HINT_NONDETERMINISTIC} {mistake.fix}", ("nondeterministic", mistake.id))
+    return (MSG_RANDOM_AND.format(first=MSG_NONDETERMINISTIC, second=text),
+            f"{HINT_NONDETERMINISTIC} {hint}" if hint else HINT_NONDETERMINISTIC, ("nondeterministic", *ids))
 
 
 def part_shown(combination: tuple, wrong: Sequence[Observation]) -> tuple:

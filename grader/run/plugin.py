@@ -241,44 +241,52 @@ def diagnose_all(checks: list[results.CheckResult],
     names every failed check that recorded a wrong answer. Failing that, each such check gets
     the combination that reproduces its own wrong answers and every right answer of every check
     (never a mistake that a passed check rules out), or no name. Randomness (one input answered
-    two ways) is named instead of any mistake: no computed mistake can match it.
+    two ways) is named first on every failed check; the mistakes are then looked for among the
+    answers randomness did not touch (given with dropout held off, or the same twice, or right).
     """
-    wrong_in = {cid: [o for o in f.observations if o.wrong] for cid, f in findings.items()}
-    failed = [c for c in checks if not c.passed and (wrong_in.get(c.check_id) or
-                                                     getattr(findings.get(c.check_id), "nondeterministic", False))]
     random = any(f.nondeterministic for f in findings.values())
-    if not failed and not random:
+    usable = {cid: [o for o in f.observations if diagnose.usable(o, random)] for cid, f in findings.items()}
+    wrong_in = {cid: [o for o in found if o.wrong] for cid, found in usable.items()}
+    recorded = {cid for cid, f in findings.items() if f.nondeterministic or any(o.wrong for o in f.observations)}
+    # Every wrong answer of a random submission is suspect, whichever check saw it.
+    failed = [c for c in checks if not c.passed and (c.check_id in recorded or
+                                                     (random and c.kind == results.KIND_WRONG))]
+    if not failed:
         return checks
     named: dict[str, tuple[str | None, str | None, tuple[str, ...]]] = {}
-    if random:
-        # Every wrong answer of a random submission is suspect, whichever check saw it.
-        failed = [c for c in checks if not c.passed and (c in failed or c.kind == results.KIND_WRONG)]
-        right = [o for f in findings.values() for o in f.observations if not o.wrong]
+    everything = [o for found in usable.values() for o in found]
+    found = diagnose.explain(everything)
+    if len(found) == 1:  # each failed check is told the part of the combination its answers show
         for check in failed:
-            text, hint, ids = diagnose.with_randomness(wrong_in.get(check.check_id, []), right)
-            named[check.check_id] = (text, hint, ids)
+            wrong = wrong_in.get(check.check_id, [])
+            part = diagnose.part_shown(found[0], wrong) if wrong else ()
+            text, hint = diagnose.describe_combinations([part]) if part else (None, None)
+            named[check.check_id] = (text, hint, tuple(m.id for m in part))
+    elif found:
+        text, hint = diagnose.describe_combinations(found)
+        named = {c.check_id: (text, hint, ()) if wrong_in.get(c.check_id) else (None, None, ()) for c in failed}
     else:
-        everything = [o for f in findings.values() for o in f.observations]
-        found = diagnose.explain(everything)
-        if len(found) == 1:  # each failed check is told the part of the combination its answers show
-            for check in failed:
-                part = diagnose.part_shown(found[0], wrong_in.get(check.check_id, []))
-                text, hint = diagnose.describe_combinations([part])
-                named[check.check_id] = (text, hint, tuple(m.id for m in part))
-        elif found:
-            text, hint = diagnose.describe_combinations(found)
-            named = {c.check_id: (text, hint, ()) for c in failed}
-        else:
-            right = [o for o in everything if not o.wrong]
-            for check in failed:
-                own = diagnose.explain_check(wrong_in.get(check.check_id, []), right)
-                text, hint = diagnose.describe_combinations(own)
-                ids = tuple(m.id for m in own[0]) if len(own) == 1 else ()
-                named[check.check_id] = (text, hint, ids)
+        right = [o for o in everything if not o.wrong]
+        for check in failed:
+            own = diagnose.explain_check(wrong_in.get(check.check_id, []), right)
+            text, hint = diagnose.describe_combinations(own)
+            ids = tuple(m.id for m in own[0]) if len(own) == 1 else ()
+            named[check.check_id] = (text, hint, ids)
+    if random:
+        named = {cid: diagnose.with_randomness(*said) for cid, said in named.items()}
+    for cid, (text, hint, ids) in list(named.items()):
+        raised = [e for e in getattr(findings.get(cid), "errors", []) if not text or e not in text]
+        if raised and text:
+            named[cid] = (diagnose.MSG_RAISES.format(text=text, errors=" ".join(raised)), hint, ids)
     out = []
     for check in checks:
         if check.check_id in named:
             text, hint, ids = named[check.check_id]
+            if text and check.kind == results.KIND_STUDENT_ERROR and not (check.diagnosis and check.diagnosis in text):
+                # the check failed with an error (perhaps named from it): what the answers it gave to other
+                # inputs show is said beside it, never as the error's cause
+                text = (diagnose.MSG_ERROR_AND.format(error=check.diagnosis, text=text) if check.diagnosis
+                        else diagnose.MSG_ELSEWHERE.format(text=text))
             check = dataclasses.replace(check, diagnosis=text or check.diagnosis, mistakes=ids,
                                         hint=hint if hint else check.hint)
         out.append(check)

@@ -177,9 +177,11 @@ class Student:
         return self.run(name, *args, **kwargs).value
 
     def run(self, name: str, *args, grad: Grad | None = None, echo_inputs: bool = False,
-            count_ops: bool = False, **kwargs) -> Reply:
-        """Like :meth:`call`, with gradients, echoed inputs or an op count."""
-        return self._call({"name": name}, args, kwargs, grad, echo_inputs, count_ops, what=f"calling {name}")
+            count_ops: bool = False, calm: bool = False, **kwargs) -> Reply:
+        """Like :meth:`call`, with gradients, echoed inputs or an op count (``calm``: see
+        :meth:`RemoteObject.run`)."""
+        return self._call({"name": name}, args, kwargs, grad, echo_inputs, count_ops, what=f"calling {name}",
+                          calm=calm)
 
     def new(self, class_name: str, *args, **kwargs) -> RemoteObject:
         """Instantiate the submission's class; return a handle to the object."""
@@ -223,8 +225,10 @@ class Student:
 
     # -- plumbing --------------------------------------------------------------
     def _call(self, target, args, kwargs, grad, echo_inputs, count_ops, *, what, state=None,
-              made: RemoteObject | None = None) -> Reply:
+              made: RemoteObject | None = None, calm: bool = False) -> Reply:
         header = {"op": "call", "target": target, "echo_inputs": echo_inputs, "count_ops": count_ops}
+        if calm:
+            header["calm"] = True
         values: dict[str, Any] = {"args": list(args), "kwargs": kwargs}
         if state is not None:  # load these weights into the object first, in the same round trip
             values["state"] = dict(state)
@@ -408,10 +412,12 @@ class RemoteObject:
         return self.run(*args, **kwargs).value
 
     def run(self, *args, grad: Grad | None = None, echo_inputs: bool = False, count_ops: bool = False,
-            state: dict[str, torch.Tensor] | None = None, **kwargs) -> Reply:
+            state: dict[str, torch.Tensor] | None = None, calm: bool = False, **kwargs) -> Reply:
         """Call the module; with ``state``, load those weights into it first (one round trip, not two).
 
-        A deferred object is made, converted and loaded by this same request.
+        A deferred object is made, converted and loaded by this same request. With ``calm``, the
+        call runs with dropout held off (:mod:`grader.sandbox.child.calm`): an answer to name
+        mistakes with, never to score.
         """
         pending = self._pending
         if pending is not None and state is None:
@@ -420,7 +426,7 @@ class RemoteObject:
                                                                                     "method": "__call__"}
         return self._student._call(target, args, kwargs, grad, echo_inputs, count_ops,
                                    what=f"calling {self.class_name}.forward", state=state,
-                                   made=self if pending is not None else None)
+                                   made=self if pending is not None else None, calm=calm)
 
     def method(self, name: str, *args, **kwargs) -> Any:
         """Call another method of the object (``"double"``, ``"float"``, ...)."""

@@ -40,8 +40,11 @@ SOFTMAX_INPUTS = [
                                         ("normal", "broadcast", False, False), ("far", "full", False, True))
     for dtype in (torch.float32, torch.float64)
 ]
-# Computing in float32 is a near miss by nature: it is matched within float32's own budget, not these.
-FAR_MISTAKES = [m for m in softmax_mistakes.MISTAKES if not m.precision]
+# Computing in float32 is a near miss by nature: it is matched within float32's own budget, not these. An epsilon
+# added to the sum is small by nature too (1e-8 is 9x float64's budget): it is held to SMALL_FAR below.
+FAR_MISTAKES = [m for m in softmax_mistakes.MISTAKES if not m.precision and not m.small]
+SMALL_MISTAKES = [m for m in softmax_mistakes.MISTAKES if m.small]
+SMALL_FAR = 5.0
 
 
 def _softmax_case(inputs: SoftmaxInputs, mistake):
@@ -74,6 +77,15 @@ def test_softmax_mistakes_are_either_right_or_far(inputs):
             continue
         ratio = _ratio(got, exact, same)
         assert ratio <= 1 or ratio > FAR, (mistake.id, ratio)
+
+
+@pytest.mark.parametrize("mistake", SMALL_MISTAKES, ids=lambda m: m.id)
+def test_a_small_mistake_is_right_or_well_outside_the_tolerance(mistake):
+    """An epsilon in the sum fails a float64 check (it is not a right answer by another name) and is never a
+    near miss: on each input it is right, or at least SMALL_FAR times the allowed error away."""
+    ratios = [_ratio(*_softmax_case(inputs, mistake)) for inputs in SOFTMAX_INPUTS]
+    assert max(ratios) > SMALL_FAR, f"{mistake.id}: at most {max(ratios):.3g}x the tolerance"
+    assert all(r <= 1 or r > SMALL_FAR for r in ratios), (mistake.id, sorted(ratios))
 
 
 # -- 00_simple_attention -------------------------------------------------------------

@@ -83,6 +83,7 @@ def _loose(fn, q, k, v, exact, got):
 
 SIMPLE_PROBE = AttentionInputs(batch=(), lq=1, lk=4, d=3, dv=2, scores="normal", seed=11, simple=True)
 RICH = AttentionInputs(batch=(3,), lq=2, lk=3, d=3, dv=2, scores="normal", seed=11)  # batch = Lk = d
+FLAT = AttentionInputs(batch=(), lq=3, lk=4, d=4, dv=2, scores="normal", seed=12)    # no batch: key.T works
 
 
 def probe_like(probe: AttentionInputs, q) -> AttentionInputs:
@@ -127,8 +128,8 @@ def sdpa_oracle(q, k, v):
 
 def sdpa_diagnosis(got, q, k, v, student=None, slack: float = 1.0) -> None:
     """Record scaled_dot_product_attention's (output, weights) for the diagnosis of the whole submission; on
-    a wrong final answer, its answer to a richer input too (batch size = Lk = d, where key.T gives numbers
-    instead of a shape error)."""
+    a wrong final answer, its answers to richer inputs too (batch size = Lk = d, where key.T gives numbers
+    instead of a shape error; and no batch, d = 4, where code that only works in 2-D still answers)."""
     if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(g, np.ndarray) for g in got)):
         return
     exact, same = sdpa_oracle(q, k, v)
@@ -137,12 +138,13 @@ def sdpa_diagnosis(got, q, k, v, student=None, slack: float = 1.0) -> None:
                            loose=_loose(ref.scaled_dot_product_attention, q, k, v, exact, got),
                            again=None if student is None else lambda: tuple(student.call(SDPA, q, k, v)))
     if obs.wrong and student is not None and kit.final_example():
-        rich = probe_like(RICH, q)
-        try:
-            answer = compare.expect_tuple(student.call(SDPA, *rich.arrays()), NAMES, what=SDPA)
-        except (StudentError, CheckFailure):
-            return
-        sdpa_diagnosis(tuple(answer), *rich.arrays(), slack=slack)
+        for probe in (RICH, FLAT):  # a batch (where key.T gives numbers, not an error); d > 1 without one
+            rich = probe_like(probe, q)
+            try:
+                answer = compare.expect_tuple(student.call(SDPA, *rich.arrays()), NAMES, what=SDPA)
+            except (StudentError, CheckFailure):
+                continue
+            sdpa_diagnosis(tuple(answer), *rich.arrays(), slack=slack)
 
 
 def _sizeless(text: str) -> str:

@@ -54,11 +54,20 @@ def function_of(mask) -> str:
     return "softmax" if mask is None else "masked_softmax"
 
 
-def call(student, x, mask, dim, **options):
-    """The submission's softmax(x, dim) or masked_softmax(x, mask, dim), as a Reply."""
-    if mask is None:
-        return student.run("softmax", x, dim, **options)
-    return student.run("masked_softmax", x, mask, dim, **options)
+def call(student, x, mask, dim, *, probe: SoftmaxInputs | None = None, **options):
+    """The submission's softmax(x, dim) or masked_softmax(x, mask, dim), as a Reply.
+
+    With ``probe`` (the check's input bundle), an error on the final example first has the richer
+    inputs of its kind asked about (``ask_probes``): an error that only some shapes raise (a fixed
+    dim=1 on 1-D input) does not hide a mistake the other shapes show. The error still fails the check.
+    """
+    try:
+        if mask is None:
+            return student.run("softmax", x, dim, **options)
+        return student.run("masked_softmax", x, mask, dim, **options)
+    except kit.StudentException:
+        ask_probes(student, probe)
+        raise
 
 
 def oracle(x: torch.Tensor, mask, dim: int):
@@ -175,7 +184,7 @@ def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int, *, dtype: to
     open (all -inf in plain softmax) are left out."""
     x, mask = inputs.tensors(dtype)
     d_out = randn(x.shape, seed=grad_seed, dtype=x.dtype)
-    reply = call(student, x, mask, inputs.dim, grad=Grad(wrt=(0,), grad_outputs=(d_out,)))
+    reply = call(student, x, mask, inputs.dim, probe=inputs, grad=Grad(wrt=(0,), grad_outputs=(d_out,)))
     check_values(reply.value, x, mask, inputs.dim, student=student, inputs=inputs)
     kit.require_graph(reply, hint="Use torch operations on x all the way; do not call .detach(), "
                                   ".numpy(), torch.tensor(...) or torch.no_grad() on the way.")
@@ -206,7 +215,7 @@ def check_unmodified(student, x, mask, dim) -> None:
 def test_softmax_matches_reference(student, inputs):
     """softmax matches the reference (float64, any rank and dim)"""
     x, _ = inputs.tensors()
-    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+    check_values(call(student, x, None, inputs.dim, probe=inputs).value, x, None, inputs.dim,
                  student=student, inputs=inputs)
 
 
@@ -219,7 +228,7 @@ def test_softmax_dtypes(student, inputs):
     reference's own error in that dtype.
     """
     x, _ = inputs.tensors()
-    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+    check_values(call(student, x, None, inputs.dim, probe=inputs).value, x, None, inputs.dim,
                  student=student, inputs=inputs,
                  hint="Compute in x's dtype (no .double() or .float() without converting back).")
 
@@ -235,7 +244,7 @@ def test_softmax_sums_to_one(student, inputs):
     x, _ = inputs.tensors()
     dim = inputs.dim
     exact, same = oracle(x, None, dim)
-    got = compare.expect_tensor(call(student, x, None, dim).value, name="softmax's output", like=same)
+    got = compare.expect_tensor(call(student, x, None, dim, probe=inputs).value, name="softmax's output", like=same)
     values = got.detach().to(torch.float64)
     if bool((values < 0).any()):
         index = tuple(int(i) for i in torch.nonzero(values < 0)[0])
@@ -260,7 +269,7 @@ def test_softmax_shift_invariant(student, inputs):
                      * 2 - 1) * 1e4).to(x.device)                      # (..., 1, ...) whole numbers
     shifted = x + c
     _, same = oracle(x, None, dim)
-    plain = compare.expect_tensor(call(student, x, None, dim).value, name="softmax(x)", like=same)
+    plain = compare.expect_tensor(call(student, x, None, dim, probe=inputs).value, name="softmax(x)", like=same)
     moved = compare.expect_tensor(call(student, shifted, None, dim).value, name="softmax(x + c)", like=same)
     for value, given_x, label in ((plain, x, "softmax(x)"), (moved, shifted, "softmax(x + c)")):
         bad = ~torch.isfinite(value)
@@ -287,7 +296,7 @@ def test_softmax_large_values(student, inputs):
     or none at all, underflows or overflows.
     """
     x, _ = inputs.tensors()
-    check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+    check_values(call(student, x, None, inputs.dim, probe=inputs).value, x, None, inputs.dim,
                  student=student, inputs=inputs, hint=HINT_STABLE)
 
 
@@ -300,7 +309,7 @@ def test_softmax_neg_inf(student, inputs):
     softmax gives there costs nothing, and the report advises on it.
     """
     x, _ = inputs.tensors()
-    got = check_values(call(student, x, None, inputs.dim).value, x, None, inputs.dim,
+    got = check_values(call(student, x, None, inputs.dim, probe=inputs).value, x, None, inputs.dim,
                        student=student, inputs=inputs, hint=HINT_EMPTY)
     check_exact_zeros(got, x == float("-inf"), "-inf entries", HINT_EMPTY)
 
@@ -333,7 +342,7 @@ def test_softmax_inputs_unmodified(student):
 def test_masked_softmax_matches_reference(student, inputs):
     """masked_softmax matches the reference (float64, broadcast masks)"""
     x, mask = inputs.tensors()
-    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim,
+    check_values(call(student, x, mask, inputs.dim, probe=inputs).value, x, mask, inputs.dim,
                  student=student, inputs=inputs)
 
 
@@ -342,7 +351,7 @@ def test_masked_softmax_matches_reference(student, inputs):
 def test_masked_softmax_dtypes(student, inputs):
     """masked_softmax keeps float16, bfloat16 and float32, and is accurate in each"""
     x, mask = inputs.tensors()
-    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim,
+    check_values(call(student, x, mask, inputs.dim, probe=inputs).value, x, mask, inputs.dim,
                  student=student, inputs=inputs,
                  hint="Compute in x's dtype; a fill value such as -1e9 does not fit in float16: use "
                       "float('-inf') or torch.finfo(x.dtype).min.")
@@ -360,7 +369,7 @@ def test_masked_entries_exactly_zero(student, inputs):
     x, mask = inputs.tensors()
     dim = inputs.dim
     hint = "Put masked entries to -inf (masked_fill(~mask, float('-inf'))) before exp."
-    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=hint,
+    got = check_values(call(student, x, mask, dim, probe=inputs).value, x, mask, dim, hint=hint,
                        student=student, inputs=inputs)
     check_exact_zeros(got, ~torch.broadcast_to(mask, x.shape), "Masked entries", hint,
                       diagnosis=diagnosis_of(got, x, mask, dim, student, inputs))
@@ -377,7 +386,7 @@ def test_fully_masked_slices(student, inputs, grad_seed):
     """
     x, mask = inputs.tensors()
     dim = inputs.dim
-    got = check_values(call(student, x, mask, dim).value, x, mask, dim, hint=HINT_EMPTY,
+    got = check_values(call(student, x, mask, dim, probe=inputs).value, x, mask, dim, hint=HINT_EMPTY,
                        student=student, inputs=inputs)
     check_exact_zeros(got, empty_slices(x, mask, dim), "Fully masked slices", HINT_EMPTY)
     check_gradients(student, inputs, grad_seed, dtype=torch.float64)
@@ -393,9 +402,9 @@ def test_masked_softmax_extreme_values(student, inputs):
     entries that take part keeps the real entries' weights.
     """
     x, mask = inputs.tensors()
-    check_values(call(student, x, mask, inputs.dim).value, x, mask, inputs.dim, student=student, inputs=inputs,
-                 hint="Take the max over the entries that take part (masked ones set to -inf first), and "
-                      "never multiply x itself by the mask.")
+    check_values(call(student, x, mask, inputs.dim, probe=inputs).value, x, mask, inputs.dim, student=student,
+                 inputs=inputs, hint="Take the max over the entries that take part (masked ones set to -inf "
+                                     "first), and never multiply x itself by the mask.")
 
 
 @pytest.mark.points(2)

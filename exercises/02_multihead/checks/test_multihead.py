@@ -35,6 +35,36 @@ def forward(module, query, key, value, mask, **options):
     return kit.forward(module, query, key, value, mask=mask, **options)
 
 
+def answer(module, inputs: MHAInputs, dtype: torch.dtype):
+    """The submission's (output, weights) on ``inputs`` in ``dtype``.
+
+    Where it raises on a mask of shape (B, 1, Lq, Lk) the same for every batch item, on the final
+    example the same mask is also given as (Lq, Lk) (the contract accepts both): code whose masking
+    works in 2-D only answers then, and that answer is recorded for the diagnosis, so a second mistake
+    behind the error is named too. The error still fails the check.
+    """
+    q, k, v, mask = inputs.tensors(dtype)
+    try:
+        return forward(module, q, k, v, mask).value
+    except kit.StudentException:
+        flat = _flat(mask)
+        if flat is not None and kit.final_example():
+            try:
+                got = compare.expect_tuple(forward(module, q, k, v, flat).value, NAMES, what=f"{CLASS}.forward")
+            except (kit.StudentError, CheckFailure):
+                got = None
+            if got is not None and all(isinstance(g, torch.Tensor) for g in got):
+                observe(got, inputs, dtype)
+        raise
+
+
+def _flat(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """``mask`` as one (Lq, Lk) mask, where it is 4-D and the same for every batch item and head; else None."""
+    if mask is None or mask.dim() != 4 or mask.shape[1] != 1 or not bool((mask == mask[:1]).all()):
+        return None
+    return mask[0, 0]
+
+
 def oracle(inputs: MHAInputs, dtype: torch.dtype):
     """(float64 oracle, reference in ``dtype``), each an (output, weights) pair."""
     def compute(dtype):
@@ -43,11 +73,12 @@ def oracle(inputs: MHAInputs, dtype: torch.dtype):
     return kit.oracle_pair(compute, dtype=dtype, key=("multihead_attention", inputs))
 
 
-def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None) -> None:
+def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None, held: bool = False) -> None:
     """Record the submission's (output, weights) on ``inputs`` for the diagnosis of the whole submission.
 
     Each known mistake is computed in ``dtype``, the way a submission would (a softmax without
-    max overflows in float16 as the submission's does); ``module`` asks again on a wrong answer.
+    max overflows in float16 as the submission's does); ``module`` asks again on a wrong answer (and,
+    when the answer changes, with dropout held off); ``held``: ``got`` was answered that way.
     """
     exact, same = oracle(inputs, dtype)
     if not all(isinstance(g, torch.Tensor) and g.shape == e.shape for g, e in zip(got, exact)):
@@ -58,45 +89,62 @@ def observe(got, inputs: MHAInputs, dtype: torch.dtype, module=None) -> None:
     def loose():  # what computing in float32 costs: the budget of the float32 reference
         return [compare.allowed_error(s, e) for s, e in zip(oracle(inputs, torch.float32)[1], exact)]
 
-    def again():
-        return compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
+    def again(calm=False):
+        return compare.expect_tuple(forward(module, q, k, v, mask, calm=calm).value, NAMES,
+                                    what=f"{CLASS}.forward")
 
     diagnose.observe(got, exact=exact, allowed=[compare.allowed_error(s, e) for s, e in zip(same, exact)],
                      compute=lambda switches: mistakes.compute(q, k, v, params, inputs.num_heads, mask, **switches),
                      bank=mistakes.MISTAKES, loose=loose if dtype == torch.float64 else None,
-                     again=None if module is None else again)
+                     again=None if module is None else again,
+                     calm=None if module is None else lambda: again(calm=True), held=held)
 
 
-def probes(inputs: MHAInputs, dtype: torch.dtype) -> list[MHAInputs]:
-    """Richer fixed inputs of the kind of ``inputs``, asked about on the final example.
+def probes(inputs: MHAInputs, dtype: torch.dtype, kind: str | None = None) -> list[MHAInputs]:
+    """Richer fixed inputs of the kind of ``inputs`` (or of mask ``kind``), asked about on the final example.
 
     Small shrunk examples often cannot tell mistakes apart (with one head, a wrong head split
     is invisible; with one batch item, a mask on the wrong item is). Two heads, Lq != Lk and
     the same kind of mask separate them; a padded batch of three lengths shows a mask that
     reaches the wrong batch item.
     """
-    rich = [rich_mha_inputs(inputs.mask_kind, dtype, inputs.score_scale)]
-    if inputs.mask_kind == "padding":
+    kind = kind or inputs.mask_kind
+    rich = [rich_mha_inputs(kind, dtype, inputs.score_scale)]
+    if kind == "padding":
         rich.append(padded_mha_inputs(dtype))
     return rich
 
 
-def ask_probes(student, inputs: MHAInputs, dtype: torch.dtype) -> None:
-    """On the final example, the submission's answers to the richer inputs, recorded too."""
+def ask_probes(student, inputs: MHAInputs, dtype: torch.dtype, kinds: tuple[str, ...] = ()) -> None:
+    """On the final example, the submission's answers to the richer inputs, recorded too.
+
+    A random submission fails on whatever example comes first, so its example says nothing of the
+    check's other inputs: it is asked (with dropout held off) about each mask kind in ``kinds``, the
+    check's own, and an error one of them raises is named where it is a known mistake.
+    """
     if student is None or not kit.final_example():
         return
-    for rich in probes(inputs, dtype):
-        q, k, v, mask = rich.tensors(dtype)
-        try:
-            module = build(student, rich, dtype)
-            got = compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
-        except (kit.StudentError, CheckFailure):
-            continue
-        observe(got, rich, dtype)
+    held = diagnose.held_still()  # a random submission: asked with dropout held off, as its example was
+    for kind in dict.fromkeys((inputs.mask_kind, *(kinds if held else ()))):
+        for rich in probes(inputs, dtype, kind):
+            q, k, v, mask = rich.tensors(dtype)
+            try:
+                module = build(student, rich, dtype)
+                got = compare.expect_tuple(forward(module, q, k, v, mask, calm=held).value, NAMES,
+                                           what=f"{CLASS}.forward")
+            except kit.StudentException as error:
+                if held:
+                    diagnose.observe_error(error)
+                continue
+            except (kit.StudentError, CheckFailure):
+                continue
+            observe(got, rich, dtype, held=held)
 
 
-def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None, module=None) -> None:
-    """Fail with a description unless (output, weights) match the reference; record the answer."""
+def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None, module=None,
+                 kinds: tuple[str, ...] = ()) -> None:
+    """Fail with a description unless (output, weights) match the reference; record the answer (``kinds``:
+    the mask kinds the check draws, for a random submission's probes)."""
     exact, same = oracle(inputs, dtype)
     got = kit.expect_tensors(got, same, names=NAMES, what=f"{CLASS}.forward")
     mask = inputs.tensors(torch.float64)[3]
@@ -108,7 +156,7 @@ def compare_pair(got, inputs: MHAInputs, dtype: torch.dtype, student=None, modul
     # Weights first: a wrong weight explains a wrong output, not the other way round.
     for index in (1, 0):
         compare.assert_close(got[index], oracle=exact[index], ref=same[index], name=NAMES[index],
-                             diagnose=lambda _: ask_probes(student, inputs, dtype), figures=pictures,
+                             diagnose=lambda _: ask_probes(student, inputs, dtype, kinds), figures=pictures,
                              hint=HINT_VALUES)
 
 
@@ -162,8 +210,7 @@ def test_constructor(student):
 def test_matches_reference_float64(student, inputs):
     """Output and weights match the reference (float64)"""
     module = build(student, inputs, torch.float64)
-    q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64, student, module)
+    compare_pair(answer(module, inputs, torch.float64), inputs, torch.float64, student, module)
 
 
 @pytest.mark.points(2)
@@ -171,8 +218,7 @@ def test_matches_reference_float64(student, inputs):
 def test_matches_reference_float32(student, inputs):
     """Output and weights match the reference (float32)"""
     module = build(student, inputs, torch.float32)
-    q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float32, student, module)
+    compare_pair(answer(module, inputs, torch.float32), inputs, torch.float32, student, module)
 
 
 @pytest.mark.points(1)
@@ -183,9 +229,9 @@ def test_half_precision(student, inputs):
     """Half precision (float16, bfloat16): right values, dtype kept"""
     dtype = inputs.dtype
     module = build(student, inputs, dtype)
-    q, k, v, mask = inputs.tensors(dtype)
     # masked_fill(mask, -1e9) raises on a float16 tensor: grader.diagnose names that mistake.
-    compare_pair(forward(module, q, k, v, mask).value, inputs, dtype, student, module)
+    compare_pair(answer(module, inputs, dtype), inputs, dtype, student, module,
+                 kinds=("none", "causal", "padding"))
 
 
 @pytest.mark.points(2)
@@ -193,8 +239,7 @@ def test_half_precision(student, inputs):
 def test_causal_mask(student, inputs):
     """Causal mask: queries attend only to earlier keys"""
     module = build(student, inputs, torch.float64)
-    q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64, student, module)
+    compare_pair(answer(module, inputs, torch.float64), inputs, torch.float64, student, module)
 
 
 @pytest.mark.points(2)
@@ -202,8 +247,8 @@ def test_causal_mask(student, inputs):
 def test_padding_mask(student, inputs):
     """Padding and general masks: True means may attend"""
     module = build(student, inputs, torch.float64)
-    q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, torch.float64, student, module)
+    compare_pair(answer(module, inputs, torch.float64), inputs, torch.float64, student, module,
+                 kinds=("padding", "random"))
 
 
 @pytest.mark.points(2)
@@ -216,8 +261,7 @@ def test_fully_masked_rows(student, inputs, grad_seed):
     costs these points only.
     """
     module = build(student, inputs, inputs.dtype)
-    q, k, v, mask = inputs.tensors()
-    compare_pair(forward(module, q, k, v, mask).value, inputs, inputs.dtype, student, module)
+    compare_pair(answer(module, inputs, inputs.dtype), inputs, inputs.dtype, student, module)
     if inputs.dtype == torch.float64:
         check_gradients(student, inputs, grad_seed, module=module)
 
@@ -236,8 +280,7 @@ def test_large_scores(student, inputs):
     """
     dtype = inputs.dtype
     module = build(student, inputs, dtype)
-    q, k, v, mask = inputs.tensors(dtype)
-    compare_pair(forward(module, q, k, v, mask).value, inputs, dtype, student, module)
+    compare_pair(answer(module, inputs, dtype), inputs, dtype, student, module, kinds=("none", "causal"))
 
 
 @pytest.mark.points(1)
@@ -369,7 +412,7 @@ def test_masked_keys_cannot_leak(student, inputs):
     huge_k = torch.where(hidden[..., None], torch.full_like(k, 1e6), k)
     huge_v = torch.where(hidden[..., None], torch.full_like(v, 1e6), v)
     # Right before the change, or "unchanged" proves nothing: a constant output cannot leak either.
-    compare_pair(before, inputs, torch.float64, student)
+    compare_pair(before, inputs, torch.float64, student, module)
     _, same = oracle(inputs, torch.float64)
     after = kit.expect_tensors(forward(module, q, huge_k, huge_v, mask).value, same, names=NAMES,
                                what=f"{CLASS}.forward")

@@ -61,9 +61,10 @@ def reference(inputs: AdditiveInputs, dtype: torch.dtype):
         return model(*inputs.tensors(dtype))
 
 
-def observe(got, inputs: AdditiveInputs, dtype: torch.dtype, module=None) -> None:
+def observe(got, inputs: AdditiveInputs, dtype: torch.dtype, module=None, held: bool = False) -> None:
     """Record the submission's (context, weights) on ``inputs`` for the diagnosis of the whole submission
-    (each known mistake computed in ``dtype``; ``module`` asks again on a wrong answer)."""
+    (each known mistake computed in ``dtype``; ``module`` asks again on a wrong answer, and with dropout
+    held off when the answer changes; ``held``: ``got`` was answered that way)."""
     exact, same = kit.oracle_pair(lambda d: reference(inputs, d), dtype=dtype)
     if not all(isinstance(g, torch.Tensor) and g.shape == e.shape for g, e in zip(got, exact)):
         return
@@ -73,13 +74,15 @@ def observe(got, inputs: AdditiveInputs, dtype: torch.dtype, module=None) -> Non
     def loose():  # what computing in float32 costs: the budget of the float32 reference
         return [compare.allowed_error(s, e) for s, e in zip(reference(inputs, torch.float32), exact)]
 
-    def again():
-        return compare.expect_tuple(forward(module, q, k, v, mask).value, NAMES, what=f"{CLASS}.forward")
+    def again(calm=False):
+        return compare.expect_tuple(forward(module, q, k, v, mask, calm=calm).value, NAMES,
+                                    what=f"{CLASS}.forward")
 
     diagnose.observe(got, exact=exact, allowed=[compare.allowed_error(s, e) for s, e in zip(same, exact)],
                      compute=lambda switches: mistakes.compute(q, k, v, params, mask, **switches),
                      bank=mistakes.MISTAKES, loose=loose if dtype == torch.float64 else None,
-                     again=None if module is None else again)
+                     again=None if module is None else again,
+                     calm=None if module is None else lambda: again(calm=True), held=held)
 
 
 def ask_probes(student, inputs: AdditiveInputs, dtype: torch.dtype) -> None:
@@ -91,12 +94,13 @@ def ask_probes(student, inputs: AdditiveInputs, dtype: torch.dtype) -> None:
     if student is None or not kit.final_example():
         return
     rich = rich_additive_inputs(inputs.mask_kind, dtype, inputs.score_scale)
+    held = diagnose.held_still()  # a random submission: asked with dropout held off, as its example was
     try:
-        got = compare.expect_tuple(forward(build(student, rich, dtype), *rich.tensors(dtype)).value, NAMES,
-                                   what=f"{CLASS}.forward")
+        got = compare.expect_tuple(forward(build(student, rich, dtype), *rich.tensors(dtype), calm=held).value,
+                                   NAMES, what=f"{CLASS}.forward")
     except (kit.StudentError, CheckFailure):
         return
-    observe(got, rich, dtype)
+    observe(got, rich, dtype, held=held)
 
 
 def compare_pair(got, inputs: AdditiveInputs, dtype: torch.dtype, student=None, module=None) -> None:

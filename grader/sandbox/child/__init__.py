@@ -12,5 +12,6 @@ is data the grader checks.
 - ``privileges``: capabilities and root's uid given up
 - ``seccomp``: the system-call allow-list
 - ``recorder``: banned calls and op counts, recorded (advisory)
+- ``calm``: a call with dropout held off (for a diagnosis, never a score)
 - ``libc``: the C calls the standard library does not wrap
 """

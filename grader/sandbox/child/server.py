@@ -10,13 +10,15 @@ Request ops (header ``op``):
 ``call``     run a function of the submission, or a method of an object made by ``new``
              (with ``state`` among the values, load those weights into the object first; with
              ``build`` in the header, make the object first, convert it, load it, answer
-             ``built`` with its number, then call it: one request instead of four)
+             ``built`` with its number, then call it: one request instead of four; with ``calm``
+             in the header, with dropout held off, for a diagnosis: :mod:`~grader.sandbox.child.calm`)
 ``new``      instantiate a class of the submission; reply with an object id and its layout
 ``load_state_dict`` / ``state_dict``   move weights in and out of an object
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.abc
 import importlib.util
@@ -30,7 +32,7 @@ import numpy as np  # noqa: F401  (preloaded for submissions)
 import torch
 
 from grader import wire
-from grader.sandbox.child import cuda, inherited, isolation
+from grader.sandbox.child import calm, cuda, inherited, isolation
 from grader.sandbox.child.recorder import BannedRecorder, OpCounter
 
 MAX_REQUEST_BYTES = 1 << 30
@@ -232,11 +234,12 @@ class Server:
                 for p in owner.parameters():
                     p.grad = None
         counter = OpCounter() if header.get("count_ops") else None
-        if counter is not None:
-            with counter:
+        with calm.held(owner) if header.get("calm") else contextlib.nullcontext():
+            if counter is not None:
+                with counter:
+                    result = fn(*args, **kwargs)
+            else:
                 result = fn(*args, **kwargs)
-        else:
-            result = fn(*args, **kwargs)
         reply: dict[str, Any] = {"status": "ok"}
         out: dict[str, Any] = {"result": result}
         if counter is not None:

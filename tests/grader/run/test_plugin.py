@@ -3,6 +3,8 @@ banned calls it names, and the diagnosis of the whole submission it gives each f
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from grader import errors, results
@@ -122,3 +124,28 @@ def test_with_randomness_a_mistake_is_named_only_where_the_example_answered_twic
     assert named[0].mistakes == ("nondeterministic", "no_scale")
     assert diagnose.MSG_NONDETERMINISTIC in named[0].diagnosis and SCALE.message in named[0].diagnosis
     assert named[1].diagnosis == diagnose.MSG_NONDETERMINISTIC
+
+
+def test_with_randomness_the_answer_given_with_dropout_held_off_names_the_mistake_behind_it():
+    """The answer that changed is set aside; the calm one (the same twice, dropout off) is diagnosed, beside the
+    randomness, on the check that recorded it."""
+    x = torch.tensor([1.0, 2.0])
+    random = _observed(x, torch.tensor([7.0, -3.0]), "a")           # what dropout made of it: nothing matches
+    random.nondeterministic = True
+    calm = _observed(x, x * 0.5, "a").observations[0]
+    calm.calm = True
+    random.observations.append(calm)
+    named = plugin.diagnose_all([_failed("a"), _failed("b")], {"a": random, "b": _observed(x, x * 0.25, "b")})
+    assert named[0].mistakes == ("nondeterministic", "no_scale")
+    assert named[0].diagnosis == diagnose.MSG_RANDOM_AND.format(first=diagnose.MSG_NONDETERMINISTIC,
+                                                                second=SCALE.message)
+    assert named[1].diagnosis == diagnose.MSG_NONDETERMINISTIC   # its answer is not trusted: randomness alone
+
+
+def test_an_error_keeps_its_own_name_and_the_answers_elsewhere_are_said_beside_it():
+    x = torch.tensor([1.0, 2.0])
+    error = dataclasses.replace(_failed("a"), kind=results.KIND_STUDENT_ERROR, diagnosis="Your mask line breaks.")
+    plain = dataclasses.replace(_failed("b"), kind=results.KIND_STUDENT_ERROR)
+    named = plugin.diagnose_all([error, plain], {"a": _observed(x, x * 0.5, "a"), "b": _observed(x, x * 0.5, "b")})
+    assert named[0].diagnosis == diagnose.MSG_ERROR_AND.format(error="Your mask line breaks.", text=SCALE.message)
+    assert named[1].diagnosis == diagnose.MSG_ELSEWHERE.format(text=SCALE.message)

@@ -1,10 +1,10 @@
 # corpus: buggy
 # fails: test_softmax_matches_reference test_masked_softmax_matches_reference
-# diagnosis: none
+# diagnosis: adds a small epsilon
 # passes: test_softmax_dtypes
 """Buggy: e / (e.sum() + 1e-6) 'to avoid dividing by zero': every weight a little small (1e-6 relative), right to
-float32's accuracy, wrong in float64. No known mistake is this one, and its small error is not taken for
-computing in float32 (its float64 answers are not float32 numbers): nothing is named."""
+float32's accuracy, wrong in float64. Named as the epsilon it adds (not taken for computing in float32: its float64
+answers are not float32 numbers)."""
 import torch
 
 

@@ -1,6 +1,6 @@
 # corpus: buggy
 # fails: test_masked_softmax_inputs_unmodified test_softmax_matches_reference test_fully_masked_slices
-# diagnosis: along the last dimension
+# diagnosis: along the last dimension | Without subtracting the max first
 # source: https://github.com/d2l-ai/d2l-en/blob/3148d3c353beb4d179a3bd8dc4f7f4492bf7cf47/chapter_linear-classification/softmax-regression-scratch.md
 # source: (softmax, PyTorch tab) and https://github.com/d2l-ai/d2l-en/blob/003f46d8d6bbe6311a235ca107b93f1b4e897953/chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md
 # source: (masked_softmax, PyTorch tab), Dive into Deep Learning (d2l.ai)
