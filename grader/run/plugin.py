@@ -162,11 +162,13 @@ class GradingPlugin:
         if examples is not None:
             runner.start_recording()
             try:
-                passed = replay.replay(pyfuncitem, examples, fixtures)
+                outcome = replay.replay(pyfuncitem, examples, fixtures)
             finally:
                 tape = runner.stop_recording()
-            if passed:
+            if outcome.passed:
                 return True
+            if _fails_for_every_input(outcome, student, tape):
+                student._raise_fatal()   # what Hypothesis would end with, after shrinking for nothing
             # Nothing of the replay is kept: a fresh student, nothing observed, its requests answered again.
             student.__init__(runner, device=student.device)
             diagnose.begin()
@@ -265,6 +267,19 @@ class GradingPlugin:
         if marker is not None:
             category = str(marker.kwargs.get("category") or (marker.args[0] if marker.args else "") or "")
         return True, category
+
+
+def _fails_for_every_input(outcome: replay.Outcome, student: Student, tape: list) -> bool:
+    """Whether the check fails with the same error whatever its input: the first request of its first
+    example raised an error that stands for every call of the check (the file does not load, a name is
+    missing, the time is spent), with nothing answered or shown before it.
+
+    Under Hypothesis every example, shrunk or not, then raises that one error at its first request,
+    and the result shows no example for it (``for_every_input``): it is the same result, without the
+    shrinking.
+    """
+    return (outcome.stopped_at == 0 and outcome.error is not None and outcome.error is student._fatal
+            and len(tape) == 1 and not (student.notes or student.curves or student.advice))
 
 
 def diagnose_all(checks: list[results.CheckResult],

@@ -134,24 +134,33 @@ def usable(examples: list[Example | None]) -> bool:
     return bool(examples) and None not in examples
 
 
-def replay(item: pytest.Item, examples: tuple[Example, ...], fixtures: dict[str, Any]) -> bool:
-    """Run the test's body on each recorded example; True when each ended as it did then.
+@dataclass
+class Outcome:
+    """How a replay ended: ``passed``, or the example it stopped at and what that one raised."""
+
+    passed: bool
+    stopped_at: int | None = None
+    error: BaseException | None = None
+
+
+def replay(item: pytest.Item, examples: tuple[Example, ...], fixtures: dict[str, Any]) -> Outcome:
+    """Run the test's body on each recorded example; passed when each ended as it did then.
 
     Stops at the first that ends otherwise (a failure, or a rejection that was not one then).
     """
     inner = item.obj.hypothesis.inner_test
-    for example in examples:
+    for index, example in enumerate(examples):
         kwargs = {**fixtures, **copy.deepcopy(example.kwargs)}
         data = ConjectureData.for_choices(())
         try:
             with deterministic_PRNG(), BuildContext(data, is_final=example.is_final, wrapped_test=item.obj):
                 inner(**kwargs)
-        except UnsatisfiedAssumption:
+        except UnsatisfiedAssumption as error:
             if example.valid:
-                return False
+                return Outcome(False, index, error)
             continue
-        except Exception:
-            return False
+        except Exception as error:
+            return Outcome(False, index, error)
         if not example.valid:
-            return False
-    return True
+            return Outcome(False, index, None)
+    return Outcome(True)
