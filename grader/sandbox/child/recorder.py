@@ -87,12 +87,17 @@ class OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
 def _warm_up() -> None:
     """Pay the first-use costs once, in the forkserver, instead of in every child.
 
-    Entering a TorchDispatchMode for the first time initialises its machinery. One intra-op thread and a two-element tensor keep
-    the forkserver free of OpenMP worker threads, so forking it stays safe.
+    Entering a TorchDispatchMode for the first time initialises its machinery. The first backward
+    pass given its output gradients imports torch.fx's symbolic shapes and with them SymPy (about
+    0.7 s, in every child that was asked for a gradient). One intra-op thread and two-element
+    tensors keep the forkserver free of OpenMP worker threads (a backward pass on the CPU runs in
+    the calling thread), so forking it stays safe.
     """
     torch.set_num_threads(1)
     with OpCounter():
         torch.ones(2) + 1
+    leaf = torch.ones(2, requires_grad=True)
+    torch.autograd.backward([leaf * 2], [torch.ones(2)])
 
 
 _warm_up()
