@@ -20,7 +20,9 @@ the child's history, its time and its timeouts are those of grading without repl
 Hypothesis draws the same examples, fails at the same one and shrinks as it would have.
 
 Records are kept per grading process (a batch worker, ``--watch``), keyed by the check
-(its id and its file's bytes), the seed, the devices and Hypothesis's version.
+(its id and its file's bytes), the seed, the devices and Hypothesis's version, and saved in
+the user's cache folder (:mod:`grader.run.replay_store`), so the next ``grade`` of the same
+exercise starts from them too.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from hypothesis.errors import UnsatisfiedAssumption
 from hypothesis.internal.conjecture.data import ConjectureData
 from hypothesis.internal.entropy import deterministic_PRNG
 from hypothesis.strategies._internal.core import DataObject
+
+from grader.run import replay_store
 
 RECORDS_KEPT = 512   # checks remembered per process (each a few dozen small argument sets)
 _records: dict[Hashable, tuple[Example, ...]] = {}
@@ -79,13 +83,23 @@ def _file_digest(path: Path) -> str:
 
 
 def recorded(key: Hashable) -> tuple[Example, ...] | None:
-    return _records.get(key)
+    found = _records.get(key)
+    if found is None:
+        found = replay_store.load(key, Example)
+        if found is not None:
+            _remember(key, found)
+    return found
 
 
 def keep(key: Hashable, examples: list[Example]) -> None:
+    _remember(key, tuple(examples))
+    replay_store.save(key, _records[key])
+
+
+def _remember(key: Hashable, examples: tuple[Example, ...]) -> None:
     if len(_records) >= RECORDS_KEPT and key not in _records:
         _records.pop(next(iter(_records)))
-    _records[key] = tuple(examples)
+    _records[key] = examples
 
 
 def forget() -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis.internal.conjecture import engine
 
 from conftest import CORPUS, EXERCISES, grade
-from grader.run import replay
+from grader.run import replay, replay_store
 from grader.sandbox.proxy import SubmissionRunner
 
 REFERENCE = EXERCISES.parent / "attention_reference" / "softmax.py"
@@ -39,6 +39,12 @@ def softmax(x, dim=-1):
 def masked_softmax(x, mask, dim=-1):
     return softmax(x.masked_fill(~mask, float("-inf")), dim).nan_to_num(0.0)
 '''
+
+
+@pytest.fixture(autouse=True)
+def _nothing_saved(monkeypatch):
+    """Records in this process's memory only, unless a test gives them a folder."""
+    monkeypatch.setenv(replay_store.ENV, "off")
 
 
 def comparable(result) -> str:
@@ -113,3 +119,34 @@ def test_a_passing_check_is_replayed_without_hypothesis(monkeypatch):
         replay.forget()
     assert result.score == result.max_score
     assert len(runs) == started   # none for the second submission
+
+
+def test_records_saved_by_one_process_are_replayed_by_the_next(tmp_path, monkeypatch):
+    """What one `grade` recorded, the next starts from; a file that is not a record is ignored."""
+    monkeypatch.setenv(replay_store.ENV, str(tmp_path))
+    runs = []
+    real = engine.ConjectureRunner.run
+    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    replay.forget()
+    try:
+        first = grade("01_softmax", REFERENCE)
+        saved = sorted(tmp_path.glob("*.json"))
+        assert len(saved) == len(runs) > 0
+        replay.forget()   # a new process: nothing in memory
+        runs.clear()
+        assert comparable(grade("01_softmax", REFERENCE)) == comparable(first) and not runs
+
+        # A record that names anything but the kit's bundles, plain values and dtypes is not read.
+        text = saved[0].read_text()
+        assert '"bundle": "' in text
+        forged = text.replace('"bundle": "', '"bundle": "__class__', 1)
+        saved[0].write_text(forged)
+        key = next(k for k in replay._records if replay_store._name(k) == saved[0].name)
+        assert replay_store.load(key, replay.Example) is None
+        saved[1].write_text("not json")
+        replay.forget()
+        runs.clear()
+        assert comparable(grade("01_softmax", REFERENCE)) == comparable(first)
+        assert len(runs) == 2   # those two ran under Hypothesis
+    finally:
+        replay.forget()
