@@ -100,6 +100,7 @@ class GradingSession:
     findings: dict[str, diagnose.Findings] = field(default_factory=dict)  # check id -> what it recorded
     devices: tuple[str, ...] = ("cpu",)  # with more than one, each check runs on each (grader.run.devices)
     replay: bool = True   # replay the examples a check passed on earlier in this process (grader.run.replay)
+    saved_records: bool = True   # and those saved by earlier processes in the user's cache folder
 
 
 class GradingPlugin:
@@ -157,7 +158,7 @@ class GradingPlugin:
             return None
         fixtures = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
         key = replay.key_of(pyfuncitem, pyfuncitem.config.getoption("hypothesis_seed", None), self.session.devices)
-        examples = replay.recorded(key)
+        examples = replay.recorded(key, saved=self.session.saved_records)
         runner = self.session.runner
         if examples is not None:
             runner.start_recording()
@@ -179,7 +180,7 @@ class GradingPlugin:
         finally:
             runner.serve(None)
         if examples is None and replay.usable(drawn):
-            replay.keep(key, drawn)
+            replay.keep(key, drawn, save=self.session.saved_records)
         return True
 
     @pytest.hookimpl(hookwrapper=True)

@@ -82,18 +82,20 @@ def _file_digest(path: Path) -> str:
     return _file_digest_cached(path, info.st_mtime_ns, info.st_size)
 
 
-def recorded(key: Hashable) -> tuple[Example, ...] | None:
+def recorded(key: Hashable, *, saved: bool = True) -> tuple[Example, ...] | None:
+    """The examples recorded for ``key`` in this process (with ``saved``, else in the cache folder)."""
     found = _records.get(key)
-    if found is None:
+    if found is None and saved:
         found = replay_store.load(key, Example)
         if found is not None:
             _remember(key, found)
     return found
 
 
-def keep(key: Hashable, examples: list[Example]) -> None:
+def keep(key: Hashable, examples: list[Example], *, save: bool = True) -> None:
     _remember(key, tuple(examples))
-    replay_store.save(key, _records[key])
+    if save:
+        replay_store.save(key, _records[key])
 
 
 def _remember(key: Hashable, examples: tuple[Example, ...]) -> None:

@@ -10,6 +10,10 @@ torch dtypes by name and the kit's input bundles (frozen dataclasses of
 :mod:`grader.kit.strategies`, rebuilt field by field). Anything else, a file that does not
 parse, or one that does not say it is this record's, is ignored: the check then runs under
 Hypothesis, as if nothing were recorded.
+
+A record says which examples a check passes on, so whoever can write the folder can choose them:
+it is the grader's user's own, like the grader's installation. A class is graded from the
+records its own workers make, never from this folder (``saved_records=False``).
 """
 
 from __future__ import annotations
@@ -69,10 +73,11 @@ def load(key: Hashable, example_type) -> tuple | None:
         saved = json.loads((where / _name(key)).read_text())
         if saved.get("key") != repr(key):
             return None
-        return tuple(example_type(kwargs=_decode(e["kwargs"]), is_final=bool(e["is_final"]), valid=bool(e["valid"]))
-                     for e in saved["examples"])
+        examples = tuple(example_type(kwargs=_decode(e["kwargs"]), is_final=bool(e["is_final"]),
+                                      valid=bool(e["valid"])) for e in saved["examples"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    return examples or None   # a run that passed ran at least one example
 
 
 def _encode(value: Any) -> Any:

@@ -13,7 +13,8 @@ import pytest
 from hypothesis.internal.conjecture import engine
 
 from conftest import CORPUS, EXERCISES, grade
-from grader.run import replay, replay_store
+from grader.run import replay, replay_store, session
+from grader.spec import load_exercise
 from grader.sandbox.proxy import SubmissionRunner
 
 REFERENCE = EXERCISES.parent / "attention_reference" / "softmax.py"
@@ -148,5 +149,29 @@ def test_records_saved_by_one_process_are_replayed_by_the_next(tmp_path, monkeyp
         runs.clear()
         assert comparable(grade("01_softmax", REFERENCE)) == comparable(first)
         assert len(runs) == 2   # those two ran under Hypothesis
+    finally:
+        replay.forget()
+
+
+def test_a_class_never_grades_from_saved_records(tmp_path, monkeypatch):
+    """Records cut down to their first example make a wrong softmax pass more checks when a grade
+    reads them; a class (saved_records=False) grades it as alone."""
+    monkeypatch.setenv(replay_store.ENV, str(tmp_path))
+    wrong = CORPUS / "01_softmax" / "buggy" / "no_max.py"
+    replay.forget()
+    try:
+        by_itself = alone(wrong)
+        grade("01_softmax", REFERENCE)
+        for path in tmp_path.glob("*.json"):
+            saved = json.loads(path.read_text())
+            saved["examples"] = saved["examples"][:1]
+            path.write_text(json.dumps(saved))
+        replay.forget()
+        assert grade("01_softmax", wrong).score > by_itself.score   # the attack, on a grade that reads them
+        replay.forget()
+        exercise = load_exercise(EXERCISES / "01_softmax")
+        as_in_a_class = session.grade_submission(exercise=exercise, submission=wrong, devices=("cpu",),
+                                                 saved_records=False)
+        assert comparable(as_in_a_class) == comparable(by_itself)
     finally:
         replay.forget()
