@@ -93,11 +93,29 @@ def _warm_up() -> None:
     tensors keep the forkserver free of OpenMP worker threads (a backward pass on the CPU runs in
     the calling thread), so forking it stays safe.
     """
+    global WARM_UP_BYTES
     torch.set_num_threads(1)
     with OpCounter():
         torch.ones(2) + 1
+    before = _address_space()
     leaf = torch.ones(2, requires_grad=True)
     torch.autograd.backward([leaf * 2], [torch.ones(2)])
+    WARM_UP_BYTES = max(0, _address_space() - before)
+
+
+WARM_UP_BYTES = 0   # address space the backward warm-up mapped (SymPy's modules): the child's limit adds it back
+
+
+def _address_space() -> int:
+    """This process's mapped address space in bytes (VmSize), 0 where /proc cannot say."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) << 10
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 _warm_up()
