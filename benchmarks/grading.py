@@ -17,14 +17,21 @@ project (DIR, e.g. a clone at an older commit) on the same submissions, each run
 of one beside a run of the other so that the load of a shared machine falls on
 both alike, and prints both medians and their ratio (this checkout over DIR).
 A submission the other checkout lacks is timed here only.
+
+Replay records (grader.run.replay) saved by one `grade` speed up the next: by default every
+run is cold (``GRADE_REPLAY_CACHE=off``, what a first grade of an exercise costs); with
+``--warm`` the records are first saved by one untimed grade of each reference, into a
+folder of the benchmark's own, and every timed run reads them (a student's second grade).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,10 +97,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Wall time of `grade` against `import torch`.")
     parser.add_argument("runs", nargs="?", type=int, default=3, help="Runs of each command (the median is shown).")
     parser.add_argument("--against", type=Path, help="Another checkout of the project to time beside this one.")
+    parser.add_argument("--warm", action="store_true",
+                        help="Time grades that start from saved replay records (default: cold, none saved).")
     args = parser.parse_args()
+    os.environ["GRADE_REPLAY_CACHE"] = tempfile.mkdtemp(prefix="grade-bench-replay-") if args.warm else "off"
     other = args.against.resolve() if args.against else None
     (torch_import,) = median_of(args.runs, ([sys.executable, "-c", "import torch"], ROOT, 0))
-    print(f"python -c 'import torch': median {torch_import:.2f} s over {args.runs} runs")
+    print(f"python -c 'import torch': median {torch_import:.2f} s over {args.runs} runs; "
+          f"replay records: {'saved by one grade first (warm)' if args.warm else 'none (cold)'}")
+    if args.warm:
+        for label, exercise, path, code in cases(ROOT):
+            if path is not None and code == 0:
+                timed(grade_command(ROOT, exercise, path), ROOT, code)
     mine = {label: (exercise, path, code) for label, exercise, path, code in cases(ROOT)}
     theirs = {label: (exercise, path, code) for label, exercise, path, code in cases(other)} if other else {}
     for label, (exercise, path, code) in mine.items():

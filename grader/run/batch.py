@@ -229,7 +229,7 @@ def _template_checks(exercise, graded, seed, isolation, extra_checks, entries,
     if not needed or not exercise.solution.is_file():
         return ()
     return session.grade_submission(exercise=exercise, seed=seed, isolation=isolation,
-                                    extra_checks=extra_checks, devices=devices).checks
+                                    extra_checks=extra_checks, devices=devices, saved_records=False).checks
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -255,7 +255,7 @@ def _graded(exercise: Exercise, pending: list[tuple[str, Path]], seed: int, seed
             try:
                 result = session.grade_submission(exercise=exercise, submission=path, seed=seed,
                                                   isolation=isolation, extra_checks=extra_checks,
-                                                  seed_hidden=seed_hidden, devices=devices)
+                                                  seed_hidden=seed_hidden, devices=devices, saved_records=False)
             except Exception as error:  # one student's failure never ends the class
                 result = session.not_graded(exercise, path, seed, isolation, error)
             yield student, result
@@ -334,4 +334,5 @@ def _grade_in_worker(exercise: Exercise, path: Path, seed: int, isolation: str, 
                      seed_hidden: bool = False, devices: tuple[str, ...] | None = None) -> dict:
     """Runs in a grading worker: grade one submission, hand back the result as plain data."""
     return session.grade_submission(exercise=exercise, submission=path, seed=seed, isolation=isolation,
-                                    extra_checks=extra_checks, seed_hidden=seed_hidden, devices=devices).to_dict()
+                                    extra_checks=extra_checks, seed_hidden=seed_hidden, devices=devices,
+                                    saved_records=False).to_dict()

@@ -84,7 +84,7 @@ def remote_grade(exercise_root: str, path: str, seed: int, isolation: str, extra
         exercise = load_exercise(exercise_root)
         return session.grade_submission(exercise=exercise, submission=Path(path), seed=seed, isolation=isolation,
                                         extra_checks=tuple(Path(p) for p in extra_checks),
-                                        seed_hidden=seed_hidden).to_dict()
+                                        seed_hidden=seed_hidden, saved_records=False).to_dict()
 
 
 def _client(address: str, connect_seconds: float):

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from grader import errors, results
 from grader.kit import diagnose, strategies
-from grader.run import devices as devices_
+from grader.run import devices as devices_, replay
 from grader.sandbox.proxy import Student, SubmissionRunner
 from grader.spec import Exercise
 
@@ -99,6 +99,8 @@ class GradingSession:
     collision: str | None = None       # set when two checks share a name (grading stops with it)
     findings: dict[str, diagnose.Findings] = field(default_factory=dict)  # check id -> what it recorded
     devices: tuple[str, ...] = ("cpu",)  # with more than one, each check runs on each (grader.run.devices)
+    replay: bool = True   # replay the examples a check passed on earlier in this process (grader.run.replay)
+    saved_records: bool = True   # and those saved by earlier processes in the user's cache folder
 
 
 class GradingPlugin:
@@ -145,6 +147,41 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         item.stash[started_key] = time.monotonic()
         diagnose.begin()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        """Run a Hypothesis check: its recorded examples first, when an earlier submission passed it
+        (:mod:`grader.run.replay`); under Hypothesis when they do not all end as then, or nothing is
+        recorded (then what it draws is recorded, if it passes)."""
+        student = pyfuncitem.funcargs.get("student")
+        if not (self.session.replay and isinstance(student, Student) and replay.replayable(pyfuncitem)):
+            return None
+        fixtures = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+        key = replay.key_of(pyfuncitem, pyfuncitem.config.getoption("hypothesis_seed", None), self.session.devices)
+        examples = replay.recorded(key, saved=self.session.saved_records)
+        runner = self.session.runner
+        if examples is not None:
+            runner.start_recording()
+            try:
+                outcome = replay.replay(pyfuncitem, examples, fixtures)
+            finally:
+                tape = runner.stop_recording()
+            if outcome.passed:
+                return True
+            if _fails_for_every_input(outcome, student, tape):
+                student._raise_fatal()   # what Hypothesis would end with, after shrinking for nothing
+            # Nothing of the replay is kept: a fresh student, nothing observed, its requests answered again.
+            student.__init__(runner, device=student.device)
+            diagnose.begin()
+            runner.serve(tape)
+        try:
+            with replay.recording(pyfuncitem, fixtures) as drawn:
+                pyfuncitem.obj(**fixtures)
+        finally:
+            runner.serve(None)
+        if examples is None and replay.usable(drawn):
+            replay.keep(key, drawn, save=self.session.saved_records)
+        return True
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -231,6 +268,19 @@ class GradingPlugin:
         if marker is not None:
             category = str(marker.kwargs.get("category") or (marker.args[0] if marker.args else "") or "")
         return True, category
+
+
+def _fails_for_every_input(outcome: replay.Outcome, student: Student, tape: list) -> bool:
+    """Whether the check fails with the same error whatever its input: the first request of its first
+    example raised an error that stands for every call of the check (the file does not load, a name is
+    missing, the time is spent), with nothing answered or shown before it.
+
+    Under Hypothesis every example, shrunk or not, then raises that one error at its first request,
+    and the result shows no example for it (``for_every_input``): it is the same result, without the
+    shrinking.
+    """
+    return (outcome.stopped_at == 0 and outcome.error is not None and outcome.error is student._fatal
+            and len(tape) == 1 and not (student.notes or student.curves or student.advice))
 
 
 def diagnose_all(checks: list[results.CheckResult],

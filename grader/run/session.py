@@ -61,8 +61,13 @@ def _display_path(path: Path) -> str:
 
 def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed: int = DEFAULT_SEED,
                      isolation: str = "best", quiet: bool = True, extra_checks: tuple[Path, ...] = (),
-                     seed_hidden: bool = False, devices: tuple[str, ...] | None = None) -> results.GradeResult:
+                     seed_hidden: bool = False, devices: tuple[str, ...] | None = None,
+                     saved_records: bool = True) -> results.GradeResult:
     """Run every check of ``exercise`` against ``submission`` (default: its solution.py).
+
+    Checks start from the examples an earlier submission passed them on (:mod:`grader.run.replay`):
+    recorded in this process, and with ``saved_records`` also those saved in the user's cache
+    folder by an earlier process (a class is graded from its own records only).
 
     ``devices``: what the PyTorch checks run on (None: every device this machine has; see
     :mod:`grader.run.devices`). A NumPy exercise runs on the CPU alone.
@@ -81,7 +86,7 @@ def grade_submission(*, exercise: Exercise, submission: Path | None = None, seed
     static = tuple(f.name for f in findings if f.certain)
     unsure = tuple(f.reason for f in findings if not f.certain)
     session = plugin.GradingSession(exercise=exercise, runner=runner, static_banned=static, static_unsure=unsure,
-                                    extra_dirs=extra_checks, devices=devices)
+                                    extra_dirs=extra_checks, devices=devices, saved_records=saved_records)
     try:
         _run_pytest(exercise, seed, plugin.GradingPlugin(session), quiet=quiet, extra_checks=extra_checks)
     finally:

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 import hashlib
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -96,6 +96,10 @@ class SubmissionRunner:
             self.source = source.read_submission(self.submission)
         except source.SourceRefused as error:
             self.source, self.refusal = b"", str(error)
+        self._recording: list[tuple[str, list]] | None = None   # a replay's traffic, request by request
+        self._tape: list[tuple[str, list]] = []                 # that traffic, to serve to the real run
+        self._serving: list[tuple[str, bool, Any]] | None = None   # the events of the request being served
+        self._events: list | None = None   # where the request being recorded puts its events
 
     def ensure(self) -> Sandbox:
         if self.sandbox is not None and self.sandbox.alive:
@@ -131,7 +135,62 @@ class SubmissionRunner:
         return Budget(time.monotonic() + self.limits.call_seconds)
 
     def charge(self, started: float) -> None:
-        self.used += time.monotonic() - started
+        if self._serving is None:   # a served request was charged when the replay made it
+            self.used += time.monotonic() - started
+
+    # -- the tape (grader.run.replay) ------------------------------------------------
+    # A replay of a check's recorded examples talks to the child as the real run would. When
+    # one of them fails, the real run starts with the same requests: each is answered from the
+    # tape, as the child answered it then (its errors, its deaths, its time), without running
+    # it again, so the child's history, the time charged and the timeouts counted are those of
+    # grading without replay. The first request that differs ends the tape.
+    def start_recording(self) -> None:
+        self._recording, self._tape = [], []
+
+    def stop_recording(self) -> list[tuple[str, list]]:
+        recorded, self._recording = self._recording or [], None
+        return recorded
+
+    def serve(self, tape: list[tuple[str, list]] | None) -> None:
+        """Answer the next requests from ``tape`` (None: from the child)."""
+        self._tape = list(tape or ())
+        self._serving = None
+
+    def begin_request(self, fingerprint: str) -> None:
+        if self._recording is not None:
+            self._events = []
+            self._recording.append((fingerprint, self._events))
+        elif self._tape and self._tape[0][0] == fingerprint:
+            self._serving = list(self._tape.pop(0)[1])
+        else:
+            self._tape = []   # the real run asked something else: from here on, the child answers
+
+    def end_request(self) -> None:
+        self._serving = self._events = None
+
+    def taped(self, kind: str, live: Callable[[], Any]) -> Any:
+        """``live()``, recorded while recording; while serving, what it returned or raised then."""
+        if self._serving is not None:
+            if not self._serving or self._serving[0][0] != kind:
+                raise RuntimeError(f"the replay's tape has no {kind} here")   # a grader bug
+            _, ok, value = self._serving.pop(0)
+            if ok:
+                return value
+            raise value
+        try:
+            value = live()
+        except BaseException as error:
+            if self._events is not None:
+                self._events.append((kind, False, error))
+            raise
+        if self._events is not None:
+            self._events.append((kind, True, value))
+        return value
+
+    @property
+    def live(self) -> bool:
+        """False while a request is served from the tape (its effects on the runner happened then)."""
+        return self._serving is None
 
     def _retire(self) -> None:
         if self.sandbox is not None:
@@ -263,12 +322,12 @@ class Student:
     def _sandbox(self) -> Sandbox:
         if self._fatal is not None:
             self._raise_fatal()
+        runner = self._runner
         try:
-            sandbox = self._runner.ensure()
+            sandbox, hello = runner.taped("ensure", lambda: (runner.ensure(), runner.hello))
         except errors.StudentError as error:
             self._fatal = error
             self._raise_fatal()
-        hello = self._runner.hello
         if not hello.ready:
             self._fatal = load_error(hello, self._runner.submission)
             self._raise_fatal()
@@ -284,6 +343,15 @@ class Student:
         the call's reply. A stage's error names that stage.
         """
         fingerprint = _fingerprint(header, values)
+        self._runner.begin_request(fingerprint)
+        try:
+            return self._exchange(fingerprint, header, values, what=what, made=made)
+        finally:
+            self._runner.end_request()
+
+    def _exchange(self, fingerprint: str, header: dict, values: dict, *, what: str,
+                  made: RemoteObject | None) -> tuple[dict, dict]:
+        runner = self._runner
         context = _build_context()
         if context is not self._example[0]:
             self._example = (context, {})
@@ -303,25 +371,26 @@ class Student:
         waiting = made.stage_what("new") if building else what
         started = time.monotonic()
         try:
-            sandbox.send(header, values, what=waiting)
-            head, out = checked_reply(*sandbox.receive(self._runner.budget(), what=waiting))
+            runner.taped("send", lambda: sandbox.send(header, values, what=waiting))
+            head, out = checked_reply(*runner.taped("receive", lambda: sandbox.receive(runner.budget(), what=waiting)))
             if building and head.get("status") == BUILT:
                 made.made(head.get("obj"), settled=True)
                 self._note_banned(head)
-                self._runner.charge(started)
+                runner.charge(started)
                 started, waiting = time.monotonic(), what
-                head, out = checked_reply(*sandbox.receive(self._runner.budget(), what=waiting))
+                head, out = checked_reply(*runner.taped("receive",
+                                                        lambda: sandbox.receive(runner.budget(), what=waiting)))
         except wire.WireError as error:
-            self._fatal = sandbox._malformed(waiting, error)
+            self._fatal = runner.taped("malformed", lambda: sandbox._malformed(waiting, error))
             self._raise_fatal()
         except errors.SandboxFailure as error:
-            if error.timed_out:
-                self._runner.timeouts += 1
+            if error.timed_out and runner.live:
+                runner.timeouts += 1
             self._break(error, fingerprint)
         finally:
-            self._runner.charge(started)
-        if head.get("restart"):   # the child lost its CUDA context on this call and ended: the next call gets a new one
-            self._runner._retire()
+            runner.charge(started)
+        if head.get("restart") and runner.live:   # the child lost its CUDA context on this call and ended
+            runner._retire()
         self._note_banned(head)
         if made is not None:
             made.made(head.get("obj"), settled=head.get("status") == "ok" or head.get("stage") == "call")

@@ -32,7 +32,10 @@ def _loaded_after(imports: str) -> set[str]:
 
 
 def test_the_child_side_imports_only_the_standard_library_numpy_torch_the_wire_and_itself():
-    baseline = _loaded_after("import numpy, torch")  # and whatever those two load themselves
+    # And whatever those two load themselves, a first backward pass included: the forkserver runs
+    # one so that torch's lazy imports of it (SymPy, for symbolic shapes) happen once, not per child.
+    baseline = _loaded_after("import numpy, torch\n"
+                             "torch.autograd.backward([torch.ones(2, requires_grad=True) * 2], [torch.ones(2)])")
     loaded = _loaded_after(f"import {CHILD_ENTRY}")
     extra = sorted(m for m in loaded - baseline
                    if m.split(".")[0] not in sys.stdlib_module_names and m not in ("__main__",))

@@ -116,7 +116,10 @@ def apply_rlimits(limits: dict[str, Any], *, cuda: bool = False) -> None:
     does not count, are refused by the system-call filter then.
     """
     _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_DATA if cuda else resource.RLIMIT_AS, int(limits["memory_mib"]) << 20)
+    # What the forkserver's warm-up mapped (recorder._warm_up) is added back: the submission keeps
+    # the headroom it had before the warm-up (each thread it starts reserves tens of MiB).
+    extra = max(0, int(limits.get("warm_up_bytes", 0)))
+    _limit(resource.RLIMIT_DATA if cuda else resource.RLIMIT_AS, (int(limits["memory_mib"]) << 20) + extra)
     _limit(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
     _limit(resource.RLIMIT_FSIZE, int(limits["file_mib"]) << 20)
     _limit(resource.RLIMIT_NOFILE, 256)

@@ -87,12 +87,35 @@ class OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
 def _warm_up() -> None:
     """Pay the first-use costs once, in the forkserver, instead of in every child.
 
-    Entering a TorchDispatchMode for the first time initialises its machinery. One intra-op thread and a two-element tensor keep
-    the forkserver free of OpenMP worker threads, so forking it stays safe.
+    Entering a TorchDispatchMode for the first time initialises its machinery. The first backward
+    pass given its output gradients imports torch.fx's symbolic shapes and with them SymPy (about
+    0.7 s, in every child that was asked for a gradient). One intra-op thread and two-element
+    tensors keep the forkserver free of OpenMP worker threads (a backward pass on the CPU runs in
+    the calling thread), so forking it stays safe.
     """
+    global WARM_UP_BYTES
     torch.set_num_threads(1)
     with OpCounter():
         torch.ones(2) + 1
+    before = _address_space()
+    leaf = torch.ones(2, requires_grad=True)
+    torch.autograd.backward([leaf * 2], [torch.ones(2)])
+    WARM_UP_BYTES = max(0, _address_space() - before)
+
+
+WARM_UP_BYTES = 0   # address space the backward warm-up mapped (SymPy's modules): the child's limit adds it back
+
+
+def _address_space() -> int:
+    """This process's mapped address space in bytes (VmSize), 0 where /proc cannot say."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) << 10
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 _warm_up()

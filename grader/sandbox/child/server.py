@@ -33,6 +33,7 @@ import torch
 
 from grader import wire
 from grader.sandbox.child import calm, cuda, inherited, isolation
+from grader.sandbox.child import recorder as recorder_module
 from grader.sandbox.child.recorder import BannedRecorder, OpCounter
 
 MAX_REQUEST_BYTES = 1 << 30
@@ -59,6 +60,7 @@ def main(conn, out_conn, config: dict[str, Any]) -> None:
     os.setsid()  # own session and process group: the grader kills the group whole
     inherited.keep_only(conn, out_conn)
     torch.set_num_threads(1)
+    config["limits"] = {**config["limits"], "warm_up_bytes": recorder_module.WARM_UP_BYTES}
     try:
         level = isolation.enter(config)
         cuda.prepare(config)   # inside the jail, before any student code (nothing without config["cuda"])

@@ -1,0 +1,177 @@
+"""Replaying the examples that pass (grader.run.replay): the same grade as grading alone, faster.
+
+Alone means in a process that has recorded nothing (``replay.forget()``); replayed means after
+the reference passed every check in this process, so each later submission's checks start
+from the recorded examples.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis.internal.conjecture import engine
+
+from conftest import CORPUS, EXERCISES, grade
+from grader.run import replay, replay_store, session
+from grader.spec import load_exercise
+from grader.sandbox.proxy import SubmissionRunner
+
+REFERENCE = EXERCISES.parent / "attention_reference" / "softmax.py"
+
+# Right for the first calls, and on small inputs; it prints how many calls it has answered, so
+# the output (which the report shows) tells how many requests its process ran.
+COUNTING = '''
+import torch
+calls = 0
+
+def _softmax(x, dim):
+    e = torch.exp(x - x.amax(dim=dim, keepdim=True))
+    return e / e.sum(dim=dim, keepdim=True)
+
+def softmax(x, dim=-1):
+    global calls
+    calls += 1
+    print("call", calls)
+    if x.numel() > 6:
+        return _softmax(x, dim) * 1.5
+    return _softmax(x, dim)
+
+def masked_softmax(x, mask, dim=-1):
+    return softmax(x.masked_fill(~mask, float("-inf")), dim).nan_to_num(0.0)
+'''
+
+
+@pytest.fixture(autouse=True)
+def _nothing_saved(monkeypatch):
+    """Records in this process's memory only, unless a test gives them a folder."""
+    monkeypatch.setenv(replay_store.ENV, "off")
+
+
+def comparable(result) -> str:
+    """Everything a grade says, less the clock (as JSON: NaN reads the same as NaN)."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("duration", "started_at")}
+        if isinstance(value, (list, tuple)):
+            return [strip(v) for v in value]
+        return value
+    return json.dumps(strip(result.to_dict()), sort_keys=True)
+
+
+def alone(submission):
+    """Graded in a process that has recorded nothing (the records made so far are kept aside)."""
+    kept = dict(replay._records)
+    replay.forget()
+    try:
+        return grade("01_softmax", submission)
+    finally:
+        replay.forget()
+        replay._records.update(kept)
+
+
+@pytest.fixture
+def recorded():
+    """The reference graded first: every check of 01 recorded."""
+    replay.forget()
+    reference = grade("01_softmax", REFERENCE)
+    assert reference.score == reference.max_score and replay._records
+    yield
+    replay.forget()
+
+
+ENTRIES = ("correct/logsumexp_shifted.py", "buggy/no_max.py", "buggy/fixed_dim_1.py", "bad_input/syntax_error.py",
+           "bad_input/hangs_on_long_slices.py")
+
+
+def test_a_replayed_grade_is_the_grade_alone(recorded):
+    """Right, wrong (failing late, failing early), not loading, hanging: every field the same."""
+    for entry in ENTRIES:
+        path = CORPUS / "01_softmax" / entry
+        assert comparable(grade("01_softmax", path)) == comparable(alone(path)), entry
+
+
+def test_the_tape_keeps_the_childs_history_that_of_grading_alone(recorded, tmp_path, monkeypatch):
+    """A replay that fails hands its requests to the real run: answered from its tape, not run again.
+    Without the tape the child answers them twice, and its output (its call count) shows it."""
+    path = tmp_path / "solution.py"
+    path.write_text(COUNTING)
+    by_itself = comparable(alone(path))
+    assert comparable(grade("01_softmax", path)) == by_itself
+
+    serve = SubmissionRunner.serve
+    monkeypatch.setattr(SubmissionRunner, "serve", lambda self, tape: serve(self, None))   # no tape
+    untaped = json.loads(comparable(grade("01_softmax", path)))
+    assert untaped["student_output"] != json.loads(by_itself)["student_output"]
+
+
+def test_a_passing_check_is_replayed_without_hypothesis(monkeypatch):
+    """After the reference, a correct submission's checks never start Hypothesis's engine."""
+    runs = []
+    real = engine.ConjectureRunner.run
+    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    replay.forget()
+    try:
+        grade("01_softmax", REFERENCE)
+        started = len(runs)
+        assert started > 0
+        result = grade("01_softmax", REFERENCE)
+    finally:
+        replay.forget()
+    assert result.score == result.max_score
+    assert len(runs) == started   # none for the second submission
+
+
+def test_records_saved_by_one_process_are_replayed_by_the_next(tmp_path, monkeypatch):
+    """What one `grade` recorded, the next starts from; a file that is not a record is ignored."""
+    monkeypatch.setenv(replay_store.ENV, str(tmp_path))
+    runs = []
+    real = engine.ConjectureRunner.run
+    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    replay.forget()
+    try:
+        first = grade("01_softmax", REFERENCE)
+        saved = sorted(tmp_path.glob("*.json"))
+        assert len(saved) == len(runs) > 0
+        replay.forget()   # a new process: nothing in memory
+        runs.clear()
+        assert comparable(grade("01_softmax", REFERENCE)) == comparable(first) and not runs
+
+        # A record that names anything but the kit's bundles, plain values and dtypes is not read.
+        text = saved[0].read_text()
+        assert '"bundle": "' in text
+        forged = text.replace('"bundle": "', '"bundle": "__class__', 1)
+        saved[0].write_text(forged)
+        key = next(k for k in replay._records if replay_store._name(k) == saved[0].name)
+        assert replay_store.load(key, replay.Example) is None
+        saved[1].write_text("not json")
+        replay.forget()
+        runs.clear()
+        assert comparable(grade("01_softmax", REFERENCE)) == comparable(first)
+        assert len(runs) == 2   # those two ran under Hypothesis
+    finally:
+        replay.forget()
+
+
+def test_a_class_never_grades_from_saved_records(tmp_path, monkeypatch):
+    """Records cut down to their first example make a wrong softmax pass more checks when a grade
+    reads them; a class (saved_records=False) grades it as alone."""
+    monkeypatch.setenv(replay_store.ENV, str(tmp_path))
+    wrong = CORPUS / "01_softmax" / "buggy" / "no_max.py"
+    replay.forget()
+    try:
+        by_itself = alone(wrong)
+        grade("01_softmax", REFERENCE)
+        for path in tmp_path.glob("*.json"):
+            saved = json.loads(path.read_text())
+            saved["examples"] = saved["examples"][:1]
+            path.write_text(json.dumps(saved))
+        replay.forget()
+        assert grade("01_softmax", wrong).score > by_itself.score   # the attack, on a grade that reads them
+        replay.forget()
+        exercise = load_exercise(EXERCISES / "01_softmax")
+        as_in_a_class = session.grade_submission(exercise=exercise, submission=wrong, devices=("cpu",),
+                                                 saved_records=False)
+        assert comparable(as_in_a_class) == comparable(by_itself)
+    finally:
+        replay.forget()
