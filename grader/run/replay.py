@@ -65,8 +65,20 @@ def replayable(item: pytest.Item) -> bool:
 
 def key_of(item: pytest.Item, seed: Any, devices: tuple[str, ...]) -> Hashable:
     settings = getattr(item.obj, "_hypothesis_internal_use_settings", None)
-    return (item.nodeid, _file_digest(Path(str(item.path))), str(seed), tuple(devices), hypothesis.__version__,
+    return (item.nodeid, _file_digest(Path(str(item.path))), _drawing_digest(Path(str(item.path)).parent),
+            str(seed), tuple(devices), hypothesis.__version__,
             getattr(settings, "max_examples", None), tuple(getattr(settings, "phases", ())))
+
+
+KIT = Path(__file__).resolve().parents[1] / "kit"
+
+
+def _drawing_digest(checks: Path) -> str:
+    """The sources that decide what a check draws besides its own file: the kit (its strategies)
+    and the other modules of the check's folder (shared helpers), so that an edited strategy in
+    a development tree never replays a record drawn by the old one."""
+    return hashlib.sha256("".join(_file_digest(p) for p in sorted([*KIT.glob("*.py"), *checks.glob("*.py")])
+                                  ).encode()).hexdigest()
 
 
 @functools.lru_cache(maxsize=64)

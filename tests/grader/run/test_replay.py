@@ -175,3 +175,17 @@ def test_a_class_never_grades_from_saved_records(tmp_path, monkeypatch):
         assert comparable(as_in_a_class) == comparable(by_itself)
     finally:
         replay.forget()
+
+
+def test_an_edited_strategy_or_helper_is_a_new_record(tmp_path, monkeypatch):
+    kit, checks = tmp_path / "kit", tmp_path / "checks"
+    kit.mkdir(), checks.mkdir()
+    (kit / "strategies.py").write_text("SIZES = (1, 2, 3)\n")
+    (checks / "helpers.py").write_text("LENGTHS = (1, 4)\n")
+    monkeypatch.setattr(replay, "KIT", kit)
+    first = replay._drawing_digest(checks)
+    assert replay._drawing_digest(checks) == first
+    (kit / "strategies.py").write_text("SIZES = (1, 2, 3, 64)\n")
+    second = replay._drawing_digest(checks)
+    (checks / "helpers.py").write_text("LENGTHS = (1, 4, 9)\n")
+    assert len({first, second, replay._drawing_digest(checks)}) == 3
