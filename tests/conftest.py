@@ -263,3 +263,30 @@ def in_a_fork(body) -> dict:
     os.close(read)
     os.waitpid(pid, 0)
     return json.loads(data)
+
+
+AUDIT_ARCH_X86_64 = 0xC000003E
+
+
+def emulate_bpf(program, nr: int, args=(0, 0, 0, 0), arch: int = AUDIT_ARCH_X86_64) -> int:
+    """Run a seccomp BPF program (the classic BPF the sandbox's filter uses, AND included) on one
+    system call ``nr`` with ``args``; return the action it gives."""
+    data = {0: nr, 4: arch, **{16 + 8 * i: a & 0xFFFFFFFF for i, a in enumerate(args)}}
+    acc, pc = 0, 0
+    while True:
+        code, jt, jf, k = program[pc]
+        if code == 0x20:
+            acc = data[k]
+        elif code == 0x54:
+            acc &= k
+        elif code == 0x06:
+            return k
+        elif code == 0x15:
+            pc += jt if acc == k else jf
+        elif code == 0x35:
+            pc += jt if acc >= k else jf
+        elif code == 0x45:
+            pc += jt if acc & k else jf
+        else:
+            raise AssertionError(f"unknown BPF instruction {code:#x}")
+        pc += 1
