@@ -56,7 +56,9 @@ def build_class(folder: Path, size: int) -> dict[str, Path]:
     made = {}
     for n in range(size):
         student = f"s{n:03d}"
-        shutil.copy(CORPUS / cycle[n % len(cycle)], folder / f"{student}.py")
+        # Each file its own bytes, as in a real class: nothing may be graded once for many students.
+        text = (CORPUS / cycle[n % len(cycle)]).read_text() + f"\n# handed in by {student}\n"
+        (folder / f"{student}.py").write_text(text)
         made[student] = folder / f"{student}.py"
     return made
 

@@ -20,6 +20,7 @@ class Limits:
     """What one submission may use (``[limits]`` of exercise.toml)."""
 
     call_seconds: float = 10.0     # wall clock for one call into the submission
+    call_cpu_seconds: float = 3.0  # CPU time of the child for one call: a busy loop ends here, whatever the load
     total_seconds: float = 120.0   # wall clock for the whole submission
     memory_mib: int = 3072         # address space of the child
     cpu_seconds: int = 120         # CPU time of the child

@@ -113,6 +113,10 @@ class Budget:
 
     deadline: float
     total: bool = False   # True when the submission's total time runs out before the call limit
+    cpu_seconds: float | None = None   # the CPU time the child may use before it replies (None: no such limit)
+
+
+CPU_LOOK_SECONDS = 0.25   # how often a wait longer than that looks at the child's CPU time
 
 
 class Sandbox:
@@ -161,8 +165,10 @@ class Sandbox:
                                         name="grade-child", daemon=False)
         with _without_main_module():
             self.process.start()  # returns once the forkserver has forked (it may still be importing torch)
-        # The submission's time starts now, not while the grader waited for the forkserver.
-        budget = Budget(max(budget.deadline, time.monotonic() + self.limits.call_seconds), budget.total)
+        # The submission's time starts now, not while the grader waited for the forkserver. A child
+        # for CUDA initialises the driver while loading (seconds of CPU on some machines): wall clock only.
+        budget = Budget(max(budget.deadline, time.monotonic() + self.limits.call_seconds), budget.total,
+                        cpu_seconds=None if self.cuda else budget.cpu_seconds)
         child_conn.close()
         out_write.close()
         self.conn = parent_conn
@@ -220,8 +226,7 @@ class Sandbox:
         return self._receive(budget, what=what)
 
     def _receive(self, budget: Budget, *, what: str) -> tuple[dict, dict]:
-        remaining = budget.deadline - time.monotonic()
-        ready = multiprocessing.connection.wait([self.conn, self.process.sentinel], max(0.0, remaining))
+        ready = self._wait(budget)
         if self.conn in ready:
             try:
                 data = self.conn.recv_bytes(wire.MAX_MESSAGE_BYTES)
@@ -240,6 +245,11 @@ class Sandbox:
         if self.process.sentinel in ready or self._flooded:
             raise self._failure(what)
         self._kill()
+        if ready is CPU_SPENT:
+            raise errors.Timeout(
+                f"Exceeded the {budget.cpu_seconds:g} s CPU time limit for one call while {what} "
+                "(an infinite loop, or far too slow).",
+                hint="Look for a loop that never ends, or work that grows much faster than the input.")
         if budget.total:
             raise errors.Timeout(
                 f"Used up the {self.limits.total_seconds:g} s that all calls into the submission may take "
@@ -250,6 +260,30 @@ class Sandbox:
             "(an infinite loop, or far too slow).",
             hint="Look for a loop that never ends, or work that grows much faster than the input.",
         )
+
+    def _wait(self, budget: Budget) -> list:
+        """Wait for the child's message or its end, until the budget's deadline; ``CPU_SPENT`` when,
+        first, the child has used the budget's CPU time.
+
+        The wall-clock deadline ends a child that sleeps or blocks; the CPU limit ends one that
+        computes, after the same amount of its own work however busy the machine is (on a loaded
+        machine a correct call takes longer, never more CPU). A reply within ``CPU_LOOK_SECONDS``
+        costs no look at the child's CPU time; after that, the call may use ``cpu_seconds`` more.
+        """
+        watched = [self.conn, self.process.sentinel]
+        spent = None
+        while True:
+            remaining = budget.deadline - time.monotonic()
+            if budget.cpu_seconds is None or remaining <= CPU_LOOK_SECONDS:
+                return multiprocessing.connection.wait(watched, max(0.0, remaining))
+            ready = multiprocessing.connection.wait(watched, CPU_LOOK_SECONDS)
+            if ready:
+                return ready
+            now = tree_cpu_time(self.process.pid)
+            if spent is None:
+                spent = now
+            elif now - spent >= budget.cpu_seconds:
+                return CPU_SPENT
 
     def _malformed(self, what: str, error: Exception) -> errors.SandboxFailure:
         self._kill()
@@ -312,6 +346,30 @@ class Sandbox:
             except (ProcessLookupError, PermissionError, OSError, ValueError):
                 pass
         process.join(timeout=5)
+
+
+CPU_SPENT: list = []   # what _wait returns when the child used the call's CPU time (nothing is ready)
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu_time(pid: int | None, depth: int = 4) -> float:
+    """CPU seconds used by process ``pid`` (all its threads) and the processes below it (a child
+    at the namespaces level serves from a second process, PID 1 of its namespace); 0 for what
+    /proc cannot say (not Linux, or a process that has just ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            fields = stat_file.read().rsplit(b")", 1)[1].split()
+        used = sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS
+    except (OSError, IndexError, ValueError, TypeError):
+        return 0.0
+    if depth > 0:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children", "rb") as children:
+                below = [int(p) for p in children.read().split()]
+        except (OSError, ValueError):
+            below = []
+        used += sum(tree_cpu_time(p, depth - 1) for p in below)
+    return used
 
 
 def remove_files_of(uid: int, folders: tuple[str, ...] = SHARED_FOLDERS) -> int:

@@ -130,9 +130,10 @@ class SubmissionRunner:
     def budget(self) -> Budget:
         """The wait for the next reply: one call's limit, or what is left of the total if less."""
         left = max(0.0, self.limits.total_seconds - self.used)
+        cpu = self.limits.call_cpu_seconds
         if left < self.limits.call_seconds:
-            return Budget(time.monotonic() + left, total=True)
-        return Budget(time.monotonic() + self.limits.call_seconds)
+            return Budget(time.monotonic() + left, total=True, cpu_seconds=cpu)
+        return Budget(time.monotonic() + self.limits.call_seconds, cpu_seconds=cpu)
 
     def charge(self, started: float) -> None:
         if self._serving is None:   # a served request was charged when the replay made it
