@@ -24,11 +24,12 @@ import importlib.abc
 import importlib.util
 import linecache
 import os
+import random
 import sys
 import traceback
 from typing import Any
 
-import numpy as np  # noqa: F401  (preloaded for submissions)
+import numpy as np
 import torch
 
 from grader import wire
@@ -69,11 +70,25 @@ def main(conn, out_conn, config: dict[str, Any]) -> None:
         conn.send_bytes(wire.encode_message({"status": "setup_error", "message": f"{type(error).__name__}: {error}"}))
         os._exit(3)
     _sanitise_imports()
+    seed_generators()
     recorder = BannedRecorder(config.get("banned", ()))
     server = Server(conn, path, recorder, level, device_ok=cuda.device_ok(config))
     server.load()
     server.serve()
     os._exit(0)
+
+
+CHILD_SEED = 0
+
+
+def seed_generators() -> None:
+    """Start Python's, NumPy's and torch's CPU generators from one fixed seed, before the submission
+    loads: a submission that draws (dropout, its own torch.rand) answers the same in every child and
+    in every grading of it, so its shown numbers are the same each time (the forkserver's state differs
+    from process to process, and a fork reseeds Python's generator)."""
+    random.seed(CHILD_SEED)
+    np.random.seed(CHILD_SEED)
+    torch.default_generator.manual_seed(CHILD_SEED)   # not torch.manual_seed: no lazy accelerator seeding
 
 
 def _place_source(config: dict[str, Any]) -> str:
