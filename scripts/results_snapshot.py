@@ -9,13 +9,16 @@ and compare them (byte for byte, per entry)::
     python scripts/results_snapshot.py compare before.json after.json
 
 ``write`` grades in this process with the default seed (hostile entries are left out:
-they are timing-dependent by design). ``compare`` exits 1 and names every entry whose
-results.json differs.
+they are timing-dependent by design) and keeps, per entry, its results.json and the whole
+results model (every check's status, message, diagnosis, shown example, mismatch and figures),
+each without its timings (``execution_time``, ``duration``, ``started_at``). ``compare`` exits 1
+and names every entry that differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -57,9 +60,24 @@ def _grade(exercise: str, submission: Path | None) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "results.json"
-        api.grade(exercise_dir=ROOT / "exercises" / exercise, submission=submission, results_json=out,
-                  report_dir=None)
-        return json.loads(out.read_text())
+        outcome = api.grade(exercise_dir=ROOT / "exercises" / exercise, submission=submission,
+                            results_json=out, report_dir=None)
+        graded = json.loads(out.read_text())
+        graded["result"] = dataclasses.asdict(outcome.result)
+        # Paths name the checkout: two checkouts of the same code give the same snapshot.
+        return _untimed(json.loads(json.dumps(graded, default=repr).replace(str(ROOT), "<checkout>")))
+
+
+TIMINGS = ("execution_time", "duration", "started_at")
+
+
+def _untimed(value):
+    """``value`` without the keys that measure time (they differ between two runs of the same code)."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
 
 
 def write(path: Path) -> None:
@@ -82,6 +100,9 @@ def compare(before: Path, after: Path) -> int:
             for a, b in zip(old[key]["tests"], new[key]["tests"]):
                 if a != b:
                     print(f"  before: {json.dumps(a)[:400]}\n  after:  {json.dumps(b)[:400]}")
+            for a, b in zip(old[key].get("result", {}).get("checks", ()), new[key].get("result", {}).get("checks", ())):
+                if a != b:
+                    print(f"  model before: {json.dumps(a)[:400]}\n  model after:  {json.dumps(b)[:400]}")
     print(f"{len(set(old) & set(new)) - len([k for k in differ if k in old and k in new])} identical, "
           f"{len(differ)} different")
     return 1 if differ else 0

@@ -69,6 +69,7 @@ def oracle_pair(compute: Callable[[torch.dtype], Any], *, dtype: torch.dtype, ke
     pair = _oracles.pop(full, None)
     if pair is None:
         pair = (compute(torch.float64), compute(dtype))
+        compare.remember_budgets(pair)
     _oracles[full] = pair
     while len(_oracles) > ORACLES_KEPT:
         _oracles.popitem(last=False)
