@@ -68,20 +68,29 @@ def remembered(where: Callable[[], Hashable]) -> Callable[[Callable], Callable]:
     return decorate
 
 
+_PLAIN = frozenset({int, bool, str, type(None), torch.dtype})
+_FROZEN: dict[type, tuple[str, ...] | None] = {}   # a frozen dataclass's field names; None: not one
+
+
 def _key(value: Any) -> Hashable:
     """An exact key for ``value``: equal keys only for values that build the very same tensors (1, 1.0
     and True differ; so do 0.0 and -0.0)."""
     kind = type(value)
+    if kind in _PLAIN:
+        return (kind, value)
     if kind is float:
         return (float, value.hex())
-    if value is None or kind in (int, bool, str, torch.dtype) or isinstance(value, np.dtype):
-        return (kind, value)
     if kind is tuple or kind is torch.Size:
-        return (kind, tuple(_key(v) for v in value))
-    fields = getattr(kind, "__dataclass_fields__", None)
-    params = getattr(kind, "__dataclass_params__", None)
-    if fields is not None and params is not None and params.frozen:
-        return (kind, tuple(_key(getattr(value, f)) for f in fields))
+        return (kind, tuple([_key(v) for v in value]))
+    names = _FROZEN.get(kind, ())
+    if names == ():
+        params = getattr(kind, "__dataclass_params__", None)
+        names = _FROZEN[kind] = tuple(getattr(kind, "__dataclass_fields__", ())) \
+            if params is not None and params.frozen else None
+    if names is not None:
+        return (kind, tuple([_key(getattr(value, f)) for f in names]))
+    if isinstance(value, np.dtype):
+        return (kind, value)
     raise _Unkeyable(kind.__name__)
 
 
@@ -123,20 +132,18 @@ def _nbytes(value: Any) -> int:
 def fresh(value: Any, memo: dict[int, Any] | None = None) -> Any:
     """A copy of ``value`` (tensors and arrays, alone or in tuples, lists and dicts) that shares no memory
     with it; a tensor found twice is copied once, so what was one tensor stays one."""
-    memo = {} if memo is None else memo
-    if isinstance(value, torch.Tensor):
+    kind = type(value)
+    if kind is torch.Tensor or kind is np.ndarray:
+        memo = {} if memo is None else memo
         copy = memo.get(id(value))
         if copy is None:
-            copy = memo[id(value)] = _copy_tensor(value)
+            copy = memo[id(value)] = _copy_tensor(value) if kind is torch.Tensor else value.copy(order="K")
         return copy
-    if isinstance(value, np.ndarray):
-        copy = memo.get(id(value))
-        if copy is None:
-            copy = memo[id(value)] = value.copy(order="K")
-        return copy
-    if type(value) in (tuple, list):
-        return type(value)(fresh(v, memo) for v in value)
-    if type(value) is dict:
+    if kind is tuple or kind is list:
+        memo = {} if memo is None else memo
+        return kind([fresh(v, memo) for v in value])
+    if kind is dict:
+        memo = {} if memo is None else memo
         return {k: fresh(v, memo) for k, v in value.items()}
     return value
 
