@@ -52,6 +52,7 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
         return original(self, *args, **kwargs)
 
     proxy.Student._request = counted
+    phases = _time_phases()
     session.grade_submission(exercise=exercise, submission=CORPUS / MIXES["correct"][0], saved_records=False)
     profiler = None
     if profile:
@@ -62,6 +63,7 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
         for kind in kinds:
             for name in MIXES[kind]:
                 requests[0] = 0
+                phases.clear()
                 wall, cpu = time.perf_counter(), time.process_time()
                 if profiler:
                     profiler.enable()
@@ -70,10 +72,50 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
                     profiler.disable()
                 found[kind].append({"name": name, "seconds": time.perf_counter() - wall,
                                     "cpu": time.process_time() - cpu, "requests": requests[0],
-                                    "score": result.score})
+                                    "score": result.score} | {k: v for k, v in phases.items()})
     if profiler:
         profiler.dump_stats(profile)
     return found
+
+
+def _time_phases() -> dict[str, float]:
+    """Wrap Hypothesis's shrink phase, its final run of the failing example and the submission's diagnosis
+    with clocks (seconds, and calls of the test's body while shrinking); returns the dict they add to."""
+    from hypothesis import core
+    from hypothesis.internal.conjecture import engine
+
+    from grader.run import plugin
+
+    phases: dict[str, float] = {}
+    shrinking = [False]
+
+    def clocked(name, real, flag=None):
+        def run(*args, **kwargs):
+            started = time.perf_counter()
+            if flag is not None:
+                flag[0] = True
+            try:
+                return real(*args, **kwargs)
+            finally:
+                if flag is not None:
+                    flag[0] = False
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+        return run
+
+    engine.ConjectureRunner.shrink_interesting_test_cases = clocked(
+        "shrink", engine.ConjectureRunner.shrink_interesting_test_cases, shrinking)
+    real_execute = core.StateForActualGivenExecution.execute_once
+
+    def execute_once(self, data, *args, is_final=False, **kwargs):
+        if shrinking[0]:
+            phases["shrink_bodies"] = phases.get("shrink_bodies", 0) + 1
+        if not is_final:
+            return real_execute(self, data, *args, is_final=is_final, **kwargs)
+        return clocked("final", real_execute)(self, data, *args, is_final=is_final, **kwargs)
+
+    core.StateForActualGivenExecution.execute_once = execute_once
+    plugin.diagnose_all = clocked("diagnose_all", plugin.diagnose_all)
+    return phases
 
 
 def summary(found: dict[str, list[dict]]) -> dict[str, tuple[float, float, float]]:
@@ -112,6 +154,14 @@ def main() -> None:
                 raise SystemExit(f"scores differ from {args.against}'s: {differ}")
         theirs = summary(other)
     print(f"02_multihead, one warm process, {args.rounds} rounds, load average {os.getloadavg()[0]:.2f}")
+    for kind in kinds:
+        rows = found[kind]
+        parts = {p: statistics.median(r.get(p, 0.0) for r in rows) for p in ("shrink", "shrink_bodies", "final",
+                                                                          "diagnose_all")}
+        if parts["shrink"] or parts["final"]:
+            print(f"{kind}: medians per submission: shrinking {parts['shrink']:.3f} s "
+                  f"({parts['shrink_bodies']:.0f} calls of a check's body), final examples {parts['final']:.3f} s, "
+                  f"the diagnosis of the whole submission {parts['diagnose_all']:.3f} s")
     print(f"{'kind':>8} {'s/sub':>7} {'cpu s':>7} {'requests':>9}" + (f" {'other s/sub':>12} {'cpu s':>7} "
                                                                      f"{'ratio':>6}" if theirs else ""))
     for kind in kinds:
