@@ -75,6 +75,11 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
                                     "score": result.score} | {k: v for k, v in phases.items()})
     if profiler:
         profiler.dump_stats(profile)
+    try:
+        from grader.kit import memo
+        found["memo"] = memo.stats()   # what the input memory held and served
+    except ImportError:   # a checkout without it
+        pass
     return found
 
 
@@ -137,6 +142,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(found))
         return
+    kept = found.pop("memo", None)
     ours = summary(found)
     theirs = None
     if args.against is not None:
@@ -147,6 +153,7 @@ def main() -> None:
         if done.returncode != 0:
             raise SystemExit(f"the other checkout failed:\n{done.stderr[-3000:]}")
         other = json.loads(done.stdout.strip().splitlines()[-1])
+        other.pop("memo", None)
         for kind in kinds:
             differ = [(a["name"], a["score"], b["score"]) for a, b in zip(found[kind], other[kind])
                       if a["score"] != b["score"]]
@@ -154,6 +161,9 @@ def main() -> None:
                 raise SystemExit(f"scores differ from {args.against}'s: {differ}")
         theirs = summary(other)
     print(f"02_multihead, one warm process, {args.rounds} rounds, load average {os.getloadavg()[0]:.2f}")
+    if kept:
+        print(f"input memory: {kept['hits']} hits, {kept['misses']} builds, {kept['entries']} entries, "
+              f"{kept['bytes'] / 2**20:.1f} MiB")
     for kind in kinds:
         rows = found[kind]
         parts = {p: statistics.median(r.get(p, 0.0) for r in rows) for p in ("shrink", "shrink_bodies", "final",
