@@ -26,7 +26,7 @@ What is here:
 - diagnoses (:mod:`grader.kit.diagnose`): ``observe`` records an answer of the submission, and
   after the last check the grader names the known mistake (or pair) that reproduces them all;
   ``matching`` asks the same of one wrong answer;
-- shared check steps (:mod:`grader.kit.steps`): ``build``, ``forward``, ``oracle_pair``,
+- shared check steps (:mod:`grader.kit.steps`): ``build``, ``forward``, ``oracle_pair``, ``remembered``,
   ``expect_tensors``, ``expect_parameters``, ``require_graph``, ``check_gradients``,
   ``check_unmodified``, ``narrow``, ``final_example``, ``steps.expect_same_twice``;
 - pictures: ``figures.attention_heatmaps`` and ``Curve`` (for ``student.show``);
@@ -40,7 +40,7 @@ from grader.kit.compare import (allowed_error, assert_close, expect_array, expec
                                 mismatch)
 from grader.kit.optim import Adam
 from grader.kit.steps import (build, check_gradients, check_unmodified, expect_parameters, expect_tensors,
-                              final_example, forward, narrow, oracle_pair, require_graph)
+                              final_example, forward, narrow, oracle_pair, remembered, require_graph)
 from grader.results import Curve, Heatmap
 from grader.sandbox.proxy import Grad, RemoteObject, Reply, Student
 
@@ -49,5 +49,6 @@ __all__ = [
     "SandboxFailure", "Student", "StudentError", "StudentException", "Timeout", "WrongType", "allowed_error",
     "assert_close", "build", "check_gradients", "check_unmodified", "compare", "diagnose", "expect_array",
     "expect_parameters", "expect_tensor", "expect_tensors", "expect_tuple", "figures", "final_example",
-    "forward", "matches", "mismatch", "narrow", "optim", "oracle_pair", "require_graph", "steps", "strategies",
+    "forward", "matches", "mismatch", "narrow", "optim", "oracle_pair", "remembered", "require_graph", "steps",
+    "strategies",
 ]

@@ -121,8 +121,58 @@ def _as_tensor(value: Any) -> torch.Tensor:
     return value
 
 
+BUDGETS = "_kit_budgets"   # the attribute of a shared tensor that holds the budgets computed with it as ref
+
+
+def remember_budgets(value: Any) -> None:
+    """Remember the budgets of the tensors in ``value`` (alone, or in tuples, lists and dicts): an oracle
+    pair that :func:`~grader.kit.steps.oracle_pair` keeps for the whole process, which nobody changes in
+    place. ``allowed_error(ref, oracle)`` with both of them among such tensors is then computed once;
+    the budgets live as long as ``ref`` does. A tensor changed in place after all (its version moved) has
+    its budget computed again."""
+    if isinstance(value, torch.Tensor):
+        if getattr(value, BUDGETS, None) is None:
+            setattr(value, BUDGETS, {})
+    elif type(value) in (tuple, list):
+        for v in value:
+            remember_budgets(v)
+    elif type(value) is dict:
+        for v in value.values():
+            remember_budgets(v)
+
+
 def allowed_error(ref: Any, oracle: Any, *, budget: str = "output") -> torch.Tensor:
     """Per-element absolute error the student may have (see the module docstring)."""
+    allowed, shared = _budget(ref, oracle, budget)
+    return _own(allowed) if shared else allowed
+
+
+def _own(allowed: torch.Tensor) -> torch.Tensor:
+    """The caller's own copy of a remembered budget (a check may scale it in place)."""
+    return allowed.clone()
+
+
+def _budget(ref: Any, oracle: Any, budget: str) -> tuple[torch.Tensor, bool]:
+    """:func:`allowed_error`'s tensor, and whether it is the one remembered (shared: never change it)."""
+    memo = getattr(ref, BUDGETS, None) if type(ref) is torch.Tensor and type(oracle) is torch.Tensor else None
+    if memo is None or getattr(oracle, BUDGETS, None) is None:
+        return _compute_budget(ref, oracle, budget), False
+    key = (budget, id(oracle))
+    versions = (ref._version, oracle._version)
+    found = memo.get(key)
+    if found is not None and _still(found, oracle is ref, oracle, versions):
+        return found[2], True
+    allowed = _compute_budget(ref, oracle, budget)
+    memo[key] = (None if oracle is ref else oracle, versions, allowed)   # ref holds oracle (not itself)
+    return allowed, True
+
+
+def _still(found: tuple, itself: bool, oracle: torch.Tensor, versions: tuple[int, int]) -> bool:
+    """Whether a remembered budget is for this oracle, and neither tensor was changed in place since."""
+    return (found[0] is None if itself else found[0] is oracle) and found[1] == versions
+
+
+def _compute_budget(ref: Any, oracle: Any, budget: str) -> torch.Tensor:
     ref, oracle = _as_tensor(ref), _as_tensor(oracle).to(torch.float64).cpu()
     atol, rtol = FLOORS.get(ref.dtype, FLOORS[torch.float32])
     ref64 = ref.detach().cpu().to(torch.float64)
@@ -135,13 +185,38 @@ def allowed_error(ref: Any, oracle: Any, *, budget: str = "output") -> torch.Ten
 def mismatch(got: Any, oracle: Any, allowed: torch.Tensor, *, name: str) -> results.Mismatch | None:
     """Describe where ``got`` exceeds ``allowed``; None if it does not."""
     got_t = _as_tensor(got)
-    device = wire.claimed_device(got_t) if isinstance(got_t, torch.Tensor) else "cpu"
-    got64 = got_t.detach().cpu().to(torch.float64)
-    oracle64 = _as_tensor(oracle).detach().cpu().to(torch.float64)
+    got64, oracle64 = _float64(got_t), _float64(_as_tensor(oracle))
     diff = (got64 - oracle64).abs()
+    if _plainly_within(diff, allowed):
+        return None
+    return _describe(got_t, got64, oracle64, diff, allowed, name=name)
+
+
+def _float64(t: Any) -> torch.Tensor:
+    return t.detach().cpu().to(torch.float64)
+
+
+def _plainly_within(diff: torch.Tensor, allowed: Any) -> bool:
+    """Most comparisons pass: where every difference is a number within what is allowed, the full way
+    (:func:`_exceeding`) finds nothing beyond it either. A NaN or an inf difference, or one beyond, takes
+    the full way."""
+    return bool((diff <= allowed).all())
+
+
+def _exceeding(got64: torch.Tensor, oracle64: torch.Tensor, diff: torch.Tensor,
+               allowed: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the differences that count: 0 where both are the same inf or both NaN, inf where one is NaN or
+    inf; where they exceed ``allowed``)."""
     same_special = (got64 == oracle64) | (torch.isnan(got64) & torch.isnan(oracle64))
     diff = torch.where(same_special, torch.zeros_like(diff), diff.nan_to_num(float("inf"), float("inf")))
-    bad = diff > allowed
+    return diff, diff > allowed
+
+
+def _describe(got_t: Any, got64: torch.Tensor, oracle64: torch.Tensor, diff: torch.Tensor, allowed: Any, *,
+              name: str) -> results.Mismatch | None:
+    """The whole description of a mismatch, or None where nothing exceeds ``allowed``."""
+    device = wire.claimed_device(got_t) if isinstance(got_t, torch.Tensor) else "cpu"
+    diff, bad = _exceeding(got64, oracle64, diff, allowed)
     count = int(bad.sum())
     if count == 0:
         return None
@@ -184,7 +259,8 @@ def assert_close(got: Any, *, oracle: Any, ref: Any, name: str, budget: str = "o
     dtype whose every operation rounds, such as NumPy's float16). ``diagnose`` maps the wrong
     value to a known mistake's message, or None.
     """
-    m = mismatch(got, oracle, allowed_error(ref, oracle, budget=budget) * slack, name=name)
+    allowed, _ = _budget(ref, oracle, budget)
+    m = mismatch(got, oracle, allowed * slack if slack != 1.0 else allowed, name=name)
     if m is None:
         return
     got_t = _as_tensor(got)
@@ -210,11 +286,15 @@ def matches(got: Any, candidate: Any, allowed: torch.Tensor) -> bool:
     if not isinstance(got_t, torch.Tensor) or tuple(got_t.shape) != tuple(cand.shape):
         return False
     allowed = _as_tensor(allowed) if not isinstance(allowed, (int, float)) else torch.tensor(float(allowed))
-    try:
-        torch.broadcast_shapes(tuple(allowed.shape), tuple(got_t.shape))
-    except RuntimeError:  # a tolerance of the right answer's shape, for an answer of another: its largest
-        allowed = allowed.max()
-    return mismatch(got_t, cand, allowed, name="") is None
+    if allowed.shape != got_t.shape and allowed.dim():   # (torch.broadcast_shapes costs 20 us: asked only here)
+        try:
+            torch.broadcast_shapes(tuple(allowed.shape), tuple(got_t.shape))
+        except RuntimeError:  # a tolerance of the right answer's shape, for an answer of another: its largest
+            allowed = allowed.max()
+    got64, cand64 = _float64(got_t), _float64(cand)
+    diff = (got64 - cand64).abs()
+    # mismatch(...) is None, without describing the mismatch most candidates have
+    return _plainly_within(diff, allowed) or not bool(_exceeding(got64, cand64, diff, allowed)[1].any())
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

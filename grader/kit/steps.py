@@ -19,7 +19,7 @@ import torch
 from hypothesis.control import current_build_context
 
 from grader import errors
-from grader.kit import compare, diagnose
+from grader.kit import compare, diagnose, strategies
 from grader.sandbox.proxy import RemoteObject, Reply, Student
 
 MSG_NO_GRAPH = "No gradient reaches the {output}: it does not require grad."
@@ -47,7 +47,7 @@ def final_example() -> bool:
         return True
 
 
-ORACLES_KEPT = 4096  # oracle pairs remembered per grading process (small tensors: a few MiB in all)
+ORACLES_KEPT = 4096  # oracle pairs (and other remembered answers) per grading process: a few MiB in all
 _oracles: OrderedDict = OrderedDict()
 
 
@@ -58,21 +58,31 @@ def oracle_pair(compute: Callable[[torch.dtype], Any], *, dtype: torch.dtype, ke
     budget (how wrong the reference itself is in that dtype).
 
     With ``key`` (whatever decides ``compute``'s answer, such as the frozen input bundle and
-    the check's name for the computation), the pair is computed once per grading process and
-    then remembered: a check asks for it several times per example (to compare, to diagnose),
-    and every student of a class draws the same examples. The pair is shared: never change
-    it in place.
+    the check's name for the computation), the pair is computed once per grading process (and
+    device) and then remembered: a check asks for it several times per example (to compare, to
+    diagnose), and every student of a class draws the same examples. So are the error budgets
+    computed from it (:func:`~grader.kit.compare.remember_budgets`). The pair is shared: never
+    change it in place.
     """
     if key is None:
         return compute(torch.float64), compute(dtype)
-    full = (key, dtype)
-    pair = _oracles.pop(full, None)
-    if pair is None:
-        pair = (compute(torch.float64), compute(dtype))
-    _oracles[full] = pair
+    return remembered(lambda: (compute(torch.float64), compute(dtype)), key=("oracle_pair", key, dtype))
+
+
+def remembered(compute: Callable[[], Any], *, key: Hashable) -> Any:
+    """``compute()``, computed once per grading process and device for each ``key`` (whatever decides its
+    answer: the input bundle, a seed, the check's name for the computation), such as the reference's
+    gradients; error budgets computed from its tensors are remembered too. The answer is shared: never
+    change it in place."""
+    full = (key, strategies.current_device())
+    found = _oracles.pop(full, None)
+    if found is None:
+        found = compute()
+        compare.remember_budgets(found)
+    _oracles[full] = found
     while len(_oracles) > ORACLES_KEPT:
         _oracles.popitem(last=False)
-    return pair
+    return found
 
 
 def build(student: Student, class_name: str, *args: Any, state: Mapping[str, torch.Tensor],

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
+from grader.kit import memo
+
 MASK_KINDS = ("none", "causal", "padding", "random", "fully_masked_rows")
 _DEVICE = ["cpu"]   # where the bundles put their tensors: the device the running check is on
 
@@ -61,11 +63,18 @@ def placed(make):
     return on_current
 
 
+def kept(make):
+    """``make``'s results built once per process for each (arguments, device) and handed out as fresh
+    copies (:mod:`grader.kit.memo`): a bundle's tensors are asked for several times per example, and
+    every student of a class draws the same examples."""
+    return memo.remembered(current_device)(make)
+
 
 def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
+@kept
 @placed
 def randn(shape, *, seed: int, dtype=torch.float64, scale: float = 1.0) -> torch.Tensor:
     return (torch.randn(tuple(shape), generator=generator(seed), dtype=torch.float64) * scale).to(dtype)
@@ -92,6 +101,7 @@ def seeded(seed: int):
         yield
 
 
+@kept
 @placed
 def make_mask(kind: str, *, batch: int, lq: int, lk: int, seed: int) -> torch.Tensor | None:
     """A boolean mask, True = may attend, in the shape a user would pass for ``kind``.
@@ -140,6 +150,7 @@ class MHAInputs:
     def embed_dim(self) -> int:
         return self.num_heads * self.head_dim
 
+    @kept
     @placed
     def tensors(self, dtype: torch.dtype | None = None):
         """(query, key, value, mask) in ``dtype`` (default: the bundle's)."""
@@ -154,6 +165,7 @@ class MHAInputs:
         mask = make_mask(self.mask_kind, batch=self.batch, lq=self.lq, lk=self.lk, seed=self.seed)
         return query, key, value, mask
 
+    @kept
     @placed
     def state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
         """Asymmetric seeded weights in the layout of the contract's submodules."""
@@ -247,6 +259,7 @@ class SoftmaxInputs:
     huge_masked: bool = False
     neg_inf_masked: bool = False
 
+    @kept
     @placed
     def tensors(self, dtype: torch.dtype | None = None):
         """(x, mask) with x in ``dtype`` (default: the bundle's); mask is None for ``none``."""
@@ -370,6 +383,7 @@ class AttentionInputs:
     dtype: str = "float64"
     simple: bool = False
 
+    @kept
     def arrays(self, dtype: str | None = None):
         """(query, key, value) as NumPy arrays in ``dtype`` (default: the bundle's)."""
         import numpy as np
@@ -458,6 +472,7 @@ class AdditiveInputs:
     dtype: torch.dtype = torch.float64
     score_scale: float = 1.0  # the score projection is scaled by this: scores of order score_scale
 
+    @kept
     @placed
     def tensors(self, dtype: torch.dtype | None = None):
         dtype = dtype or self.dtype
@@ -473,6 +488,7 @@ class AdditiveInputs:
                 mask[0] = False                                               # a row with no real position
         return query, keys, values, mask
 
+    @kept
     @placed
     def state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
         dtype = dtype or self.dtype
@@ -533,6 +549,7 @@ class Seq2SeqInputs:
     def sizes(self) -> tuple[int, ...]:
         return self.src_vocab, self.tgt_vocab, self.embed_dim, self.hidden_dim, self.attention_dim
 
+    @kept
     @placed
     def tensors(self, padding: str = "zeros"):
         """src (B, S), src_mask (B, S), tgt_in (B, T); ``padding`` says which tokens sit at padding."""

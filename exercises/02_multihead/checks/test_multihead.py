@@ -344,7 +344,8 @@ def check_gradients(student, inputs: MHAInputs, grad_seed: int, module=None) -> 
     reply = forward(module, q, k, v, mask, grad=Grad(wrt=(0, 1, 2), grad_outputs=(d_out, None), params=True))
     compare_pair(reply.value, inputs, dtype, student, module)
     kit.require_graph(reply)
-    kit.check_gradients(reply, _reference_grads(inputs, d_out), inputs=("query", "key", "value"),
+    expected = kit.remembered(lambda: _reference_grads(inputs, d_out), key=("gradients", inputs, grad_seed))
+    kit.check_gradients(reply, expected, inputs=("query", "key", "value"),
                         hint="Wrong gradients with right outputs usually mean a detach() or an "
                              "in-place operation on a tensor autograd needs; with fully masked rows, a "
                              "NaN in a branch of torch.where that is not taken.")

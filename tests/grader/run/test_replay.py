@@ -8,11 +8,15 @@ from the recorded examples.
 from __future__ import annotations
 
 import json
+import random
 
+import numpy as np
 import pytest
+import torch
 from hypothesis.internal.conjecture import engine
 
 from conftest import CORPUS, EXERCISES, grade
+from grader.kit import strategies
 from grader.run import replay, replay_store, session
 from grader.spec import load_exercise
 from grader.sandbox.proxy import SubmissionRunner
@@ -189,3 +193,83 @@ def test_an_edited_strategy_or_helper_is_a_new_record(tmp_path, monkeypatch):
     second = replay._drawing_digest(checks)
     (checks / "helpers.py").write_text("LENGTHS = (1, 4, 9)\n")
     assert len({first, second, replay._drawing_digest(checks)}) == 3
+
+
+# A check that holds a replay to what Hypothesis gives each example: every example's body starts from
+# the generators seeded as Hypothesis seeds them, and gets its own copy of what was drawn (the body
+# appends to its list; the next example, or the next submission's replay, must not see it).
+SEEDED_CHECK = '''
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from grader.kit.strategies import mha_inputs
+
+FIRST, NP_FIRST = random.Random(0).random(), np.random.RandomState(0).rand()
+
+
+@pytest.mark.points(1)
+@given(n=st.integers(0, 5), xs=st.lists(st.integers(0, 9), min_size=1, max_size=3), inputs=mha_inputs())
+def test_each_example_starts_afresh(student, n, xs, inputs):
+    """Each example starts from seeded generators and its own arguments"""
+    assert random.random() == FIRST and np.random.rand() == NP_FIRST
+    assert -1 not in xs
+    xs.append(-1)
+    for _ in range(n):
+        random.random(), np.random.rand()
+'''
+
+
+@pytest.fixture
+def seeded_exercise(tmp_path):
+    folder = tmp_path / "01_seeded"
+    (folder / "checks").mkdir(parents=True)
+    (folder / "exercise.toml").write_text((EXERCISES / "01_softmax" / "exercise.toml").read_text())
+    (folder / "checks" / "test_seeded.py").write_text(SEEDED_CHECK)
+    return load_exercise(folder)
+
+
+def _engine_runs(exercise, monkeypatch, grades: int) -> list[int]:
+    """How many times Hypothesis's engine ran in each of ``grades`` gradings of the reference."""
+    runs = []
+    real = engine.ConjectureRunner.run
+    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    found = []
+    replay.forget()
+    try:
+        for _ in range(grades):
+            before = len(runs)
+            result = session.grade_submission(exercise=exercise, submission=REFERENCE, devices=("cpu",),
+                                              saved_records=False)
+            assert result.score == result.max_score
+            found.append(len(runs) - before)
+    finally:
+        replay.forget()
+    return found
+
+
+def test_a_replayed_example_starts_as_hypothesis_starts_it(seeded_exercise, monkeypatch):
+    """Replayed, each example's body sees the generators Hypothesis seeds and arguments of its own: the
+    record passes without the engine, and the process's random state is as it was. Without the seeding
+    before each example, or with the drawn arguments shared, the replay fails and the engine runs."""
+    state, np_state = random.getstate(), np.random.get_state()
+    assert _engine_runs(seeded_exercise, monkeypatch, 3) == [1, 0, 0]
+    assert random.getstate() == state and (np.random.get_state()[1] == np_state[1]).all()
+
+    monkeypatch.setattr(replay, "reseed", lambda: None)
+    assert _engine_runs(seeded_exercise, monkeypatch, 2) == [1, 1]
+    monkeypatch.undo()
+
+    monkeypatch.setattr(replay, "fresh", lambda drawn: drawn)
+    assert _engine_runs(seeded_exercise, monkeypatch, 3)[1:] != [0, 0]
+
+
+def test_only_what_nothing_can_change_is_shared_by_a_replay():
+    bundle = strategies.rich_mha_inputs("causal")
+    drawn = {"inputs": bundle, "n": 3, "dtype": torch.float16, "shape": (2, (3, 4)), "xs": [1, 2], "d": {"a": [1]}}
+    copied = replay.fresh(drawn)
+    assert copied == drawn
+    assert copied["inputs"] is bundle and copied["shape"] is drawn["shape"]
+    assert copied["xs"] is not drawn["xs"] and copied["d"]["a"] is not drawn["d"]["a"]
