@@ -63,13 +63,19 @@ def test_bad_arguments_exit_2_with_one_line(args, message):
 
 
 def test_the_grade_script_runs_as_a_real_process(tmp_path):
-    """The console script, in a subprocess, from another working directory."""
+    """The console script, in a subprocess, from another working directory. It ends without tearing
+    its interpreter down (grader.cli.entry), yet its output is all there and its exit handlers ran:
+    the temporary folders it made are gone."""
     exe = shutil.which("grade") or f"{sys.executable} -m grader"
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     done = subprocess.run([*exe.split(), str(EXERCISES / "02_multihead"), "--submission", str(BUGGY), "-q"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TMPDIR": str(temporary)})
     assert done.returncode == 1, done.stderr
     assert re.fullmatch(r"02_multihead: \d+/\d+", done.stdout.strip())
     assert (tmp_path / "reports" / "02_multihead.html").is_file()
+    assert sorted(p.name for p in temporary.iterdir()) == []
 
 
 def test_batch_grades_a_class_and_resumes(tmp_path):
