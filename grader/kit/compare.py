@@ -210,11 +210,18 @@ def matches(got: Any, candidate: Any, allowed: torch.Tensor) -> bool:
     if not isinstance(got_t, torch.Tensor) or tuple(got_t.shape) != tuple(cand.shape):
         return False
     allowed = _as_tensor(allowed) if not isinstance(allowed, (int, float)) else torch.tensor(float(allowed))
-    try:
-        torch.broadcast_shapes(tuple(allowed.shape), tuple(got_t.shape))
-    except RuntimeError:  # a tolerance of the right answer's shape, for an answer of another: its largest
-        allowed = allowed.max()
+    if not _broadcastable(tuple(allowed.shape), tuple(got_t.shape)):
+        allowed = allowed.max()   # a tolerance of the right answer's shape, for an answer of another: its largest
     return mismatch(got_t, cand, allowed, name="") is None
+
+
+def _broadcastable(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
+    """Whether torch.broadcast_shapes(first, second) succeeds: each trailing pair of sizes is equal or has a 1.
+
+    Not torch.broadcast_shapes itself: its first call imports torch.fx's symbolic shapes and SymPy
+    (most of a second of every cold grade).
+    """
+    return all(a == b or a == 1 or b == 1 for a, b in zip(reversed(first), reversed(second)))
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

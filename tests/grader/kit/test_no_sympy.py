@@ -1,4 +1,5 @@
-"""kit.backward: the gradients of output.backward(grad_output), bit for bit, without importing SymPy."""
+"""The kit spares a cold grade SymPy's import (most of a second): kit.backward gives the gradients of
+output.backward(grad_output) bit for bit, and compare.matches tells broadcastable tolerances as torch does."""
 
 from __future__ import annotations
 
@@ -52,3 +53,28 @@ def test_the_first_backward_imports_no_sympy():
 
     assert not sympy_after("kit.backward(x * 2, d)")
     assert sympy_after("(x * 2).backward(d)")   # what it spares: torch's own first backward with a gradient
+
+
+SHAPES = [(), (1,), (3,), (0,), (2, 3), (1, 3), (2, 1), (3, 2), (4, 2, 3), (4, 1, 1), (0, 3), (5, 0, 1)]
+
+
+@pytest.mark.parametrize("first", SHAPES)
+def test_matches_tells_broadcastable_tolerances_as_torch_does(first):
+    from grader.kit.compare import _broadcastable
+
+    for second in SHAPES:
+        try:
+            torch.broadcast_shapes(first, second)
+            expected = True
+        except RuntimeError:
+            expected = False
+        assert _broadcastable(first, second) == expected, (first, second)
+
+
+def test_matching_a_known_mistake_imports_no_sympy():
+    done = subprocess.run([sys.executable, "-c", "import sys, torch\nfrom grader.kit import compare\n"
+                           "x = torch.ones(2, 3, dtype=torch.float64)\n"
+                           "print(compare.matches(x, x, torch.full((2, 3), 1e-9)), compare.matches(x, x, torch.ones(4)),"
+                           " 'sympy' in sys.modules)"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "False"]
