@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grading import REFERENCES, ROOT, reference_of  # noqa: E402
 
 BOOT = ("import sys, time; started = time.time(); sys.path.insert(0, {hooks!r}); import timeline_hooks; "
-        "timeline_hooks.install(started); sys.argv = ['grade', *{argv!r}]; from grader.cli import main; main()")
+        "timeline_hooks.install(started); sys.argv = ['grade', *{argv!r}]; from grader.cli import entry; entry()")
 
 
 def timeline(exercise: str, submission: Path, replay: str) -> tuple[float, dict]:
