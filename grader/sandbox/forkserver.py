@@ -40,9 +40,9 @@ def _ensure_running_clean() -> None:
     the grader its own back. Children are forked from the forkserver, so its initial
     environment, which /proc/<pid>/environ shows, is all a child could ever read."""
     with _ENV_LOCK:
-        saved, kept = dict(os.environ), _minimal_environment()   # kept: read before the clearing
+        saved = dict(os.environ)
         os.environ.clear()
-        os.environ.update(kept)
+        os.environ.update(_minimal_environment())
         try:
             _ensure_running()
             if _SERVER._forkserver_pid is not None:
