@@ -32,9 +32,10 @@ def build(student, inputs: AdditiveInputs, dtype: torch.dtype):
 
     Biases the contract does not have (nn.Linear's default bias=True, an extra nn.Parameter named
     bias) are loaded as zeros, which computes the contract's formula: test_constructor costs that
-    mistake once, and the other checks still see the rest of the code.
+    mistake once, and the other checks still see the rest of the code. Deferred: reading its layout
+    makes and converts it, and the weights travel with its first call (one request fewer).
     """
-    module = student.new(CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim)
+    module = student.deferred(CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim)
     if dtype != torch.float32:
         module.to_dtype(dtype)
     state = dict(inputs.state_dict(dtype))
