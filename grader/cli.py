@@ -12,6 +12,8 @@ when a batch was interrupted (what it graded is kept).
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,6 +37,33 @@ FLAGS = {"submission": "--submission", "submissions": "SUBMISSIONS", "junit": "-
          "seed": "--seed", "output": "--output", "target": "DIR", "names": "EXERCISE", "scheduler": "--scheduler", "device": "--device"}
 MSG_BATCH_MOVED = ("grade: --batch is now its own command; this form goes away in the next release. "
                    "Use: grade class {exercise} {folder}")
+
+
+def entry() -> NoReturn:
+    """The ``grade`` program (the console script and ``python -m grader``): :func:`main`, then a quick exit.
+
+    Once the command is done, its output flushed and the exit handlers run (temporary folders
+    removed, the forkserver ended), the process ends without tearing its interpreter down:
+    unloading torch and the rest took a third of a second that nobody waits for gladly. Called
+    as a Click command (tests, other programs), :func:`main` exits as usual.
+    """
+    try:
+        main()
+    except SystemExit as done:
+        code = done.code
+    else:   # pragma: no cover (standalone Click always exits)
+        code = 0
+    if not isinstance(code, int):   # sys.exit("message"): printed, status 1, as Python does
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):   # a closed pipe: what Python's own exit would also lose
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def _fail(message: str) -> NoReturn:

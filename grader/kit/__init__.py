@@ -30,12 +30,15 @@ What is here:
   ``expect_tensors``, ``expect_parameters``, ``require_graph``, ``check_gradients``,
   ``check_unmodified``, ``narrow``, ``final_example``, ``steps.expect_same_twice``;
 - pictures: ``figures.attention_heatmaps`` and ``Curve`` (for ``student.show``);
-- training in the grader: ``Adam`` (:mod:`grader.kit.optim`).
+- training in the grader: ``Adam`` (:mod:`grader.kit.optim`);
+- the reference's gradients: ``backward(output, grad_output)`` (:mod:`grader.kit.autograd`), as
+  ``output.backward(grad_output)`` without its first-use cost (SymPy's import).
 """
 
 from grader.errors import (CheckFailure, MissingName, NotImplementedByStudent, SandboxFailure, StudentError,
                            StudentException, Timeout, WrongType)
-from grader.kit import compare, diagnose, figures, optim, steps, strategies
+from grader.kit import autograd, compare, diagnose, figures, optim, steps, strategies
+from grader.kit.autograd import backward
 from grader.kit.compare import (allowed_error, assert_close, expect_array, expect_tensor, expect_tuple, matches,
                                 mismatch)
 from grader.kit.optim import Adam
@@ -47,7 +50,7 @@ from grader.sandbox.proxy import Grad, RemoteObject, Reply, Student
 __all__ = [
     "Adam", "CheckFailure", "Curve", "Grad", "Heatmap", "MissingName", "NotImplementedByStudent", "RemoteObject", "Reply",
     "SandboxFailure", "Student", "StudentError", "StudentException", "Timeout", "WrongType", "allowed_error",
-    "assert_close", "build", "check_gradients", "check_unmodified", "compare", "diagnose", "expect_array",
+    "assert_close", "autograd", "backward", "build", "check_gradients", "check_unmodified", "compare", "diagnose", "expect_array",
     "expect_parameters", "expect_tensor", "expect_tensors", "expect_tuple", "figures", "final_example",
     "forward", "matches", "mismatch", "narrow", "optim", "oracle_pair", "remembered", "require_graph", "steps",
     "strategies",

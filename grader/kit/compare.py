@@ -286,15 +286,22 @@ def matches(got: Any, candidate: Any, allowed: torch.Tensor) -> bool:
     if not isinstance(got_t, torch.Tensor) or tuple(got_t.shape) != tuple(cand.shape):
         return False
     allowed = _as_tensor(allowed) if not isinstance(allowed, (int, float)) else torch.tensor(float(allowed))
-    if allowed.shape != got_t.shape and allowed.dim():   # (torch.broadcast_shapes costs 20 us: asked only here)
-        try:
-            torch.broadcast_shapes(tuple(allowed.shape), tuple(got_t.shape))
-        except RuntimeError:  # a tolerance of the right answer's shape, for an answer of another: its largest
-            allowed = allowed.max()
+    if allowed.shape != got_t.shape and allowed.dim() and not _broadcastable(tuple(allowed.shape),
+                                                                            tuple(got_t.shape)):
+        allowed = allowed.max()   # a tolerance of the right answer's shape, for an answer of another: its largest
     got64, cand64 = _float64(got_t), _float64(cand)
     diff = (got64 - cand64).abs()
     # mismatch(...) is None, without describing the mismatch most candidates have
     return _plainly_within(diff, allowed) or not bool(_exceeding(got64, cand64, diff, allowed)[1].any())
+
+
+def _broadcastable(first: tuple[int, ...], second: tuple[int, ...]) -> bool:
+    """Whether torch.broadcast_shapes(first, second) succeeds: each trailing pair of sizes is equal or has a 1.
+
+    Not torch.broadcast_shapes itself: its first call imports torch.fx's symbolic shapes and SymPy
+    (most of a second of every cold grade).
+    """
+    return all(a == b or a == 1 or b == 1 for a, b in zip(reversed(first), reversed(second)))
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

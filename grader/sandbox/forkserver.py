@@ -8,10 +8,12 @@ forkserver first, and it imports torch while the grader imports its own.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import signal
 import sys
 import threading
 import types
@@ -43,6 +45,8 @@ def _ensure_running_clean() -> None:
         os.environ.update(_minimal_environment())
         try:
             _ensure_running()
+            if _SERVER._forkserver_pid is not None:
+                _OWNER.setdefault(_SERVER._forkserver_pid, os.getpid())
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -87,3 +91,26 @@ def warm_up() -> None:
     """Start the forkserver now; it imports torch in the background."""
     with without_main_module():
         _ensure_running_clean()
+
+
+def stop() -> None:
+    """End the forkserver at once, if this process started it.
+
+    Left alone, it ends when it sees this process go, and then tears down its interpreter and
+    torch (most of a second, while it still holds the grader's stdout and stderr, so a pipe
+    reading the grader's output stays open that long). It has nothing to save: every child it
+    forked is ended by its grader. Called again, or when none runs, it does nothing.
+    """
+    with _ENV_LOCK:
+        pid = _SERVER._forkserver_pid
+        if pid is None or _OWNER.get(pid) != os.getpid():
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _SERVER._stop()   # closes its pipe, reaps it, forgets its address
+
+
+_OWNER: dict[int, int] = {}   # forkserver pid -> the pid of the process that started it
+atexit.register(stop)

@@ -63,13 +63,27 @@ def test_bad_arguments_exit_2_with_one_line(args, message):
 
 
 def test_the_grade_script_runs_as_a_real_process(tmp_path):
-    """The console script, in a subprocess, from another working directory."""
+    """The console script, in a subprocess, from another working directory. It ends without tearing
+    its interpreter down (grader.cli.entry), yet its output is all there and its exit handlers ran:
+    the scratch folder Hypothesis had is gone."""
     exe = shutil.which("grade") or f"{sys.executable} -m grader"
+    hook = tmp_path / "hook"   # the grade process says where Hypothesis's scratch folder was
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import atexit, sys\n"
+        "def _say():\n"
+        "    session = sys.modules.get('grader.run.session')\n"
+        "    if session is not None:\n"
+        "        print('SCRATCH ' + session._scratch_hypothesis_home(), file=sys.stderr)\n"
+        "atexit.register(_say)\n")
     done = subprocess.run([*exe.split(), str(EXERCISES / "02_multihead"), "--submission", str(BUGGY), "-q"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")])})
     assert done.returncode == 1, done.stderr
     assert re.fullmatch(r"02_multihead: \d+/\d+", done.stdout.strip())
     assert (tmp_path / "reports" / "02_multihead.html").is_file()
+    scratch = [line.split(" ", 1)[1] for line in done.stderr.splitlines() if line.startswith("SCRATCH ")]
+    assert len(scratch) == 1 and not os.path.exists(scratch[0])   # removed by its exit handler
 
 
 def test_batch_grades_a_class_and_resumes(tmp_path):

@@ -189,7 +189,7 @@ def check_gradients(student, inputs: SoftmaxInputs, grad_seed: int, *, dtype: to
     kit.require_graph(reply, hint="Use torch operations on x all the way; do not call .detach(), "
                                   ".numpy(), torch.tensor(...) or torch.no_grad() on the way.")
     leaf = x.detach().clone().requires_grad_(True)
-    reference(leaf, mask, inputs.dim).backward(d_out)
+    kit.backward(reference(leaf, mask, inputs.dim), d_out)
     got = reply.input_grads.get(0)
     if got is None:
         raise CheckFailure("No gradient of x: x is not used in a differentiable way.")

@@ -356,7 +356,7 @@ def _reference_grads(inputs: MHAInputs, d_out: torch.Tensor) -> dict[str, torch.
     q, k, v = (t.detach().clone().requires_grad_(True) for t in (q, k, v))
     params = {n: p.clone().requires_grad_(True) for n, p in inputs.state_dict(torch.float64).items()}
     out, _ = ref.multihead_attention(q, k, v, params, inputs.num_heads, mask)
-    out.backward(d_out)
+    kit.backward(out, d_out)
     grads = {"query": q.grad, "key": k.grad, "value": v.grad}
     grads.update({n: p.grad for n, p in params.items()})
     return grads

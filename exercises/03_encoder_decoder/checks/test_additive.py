@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from grader import kit
 from grader.kit import CheckFailure, Grad, compare, diagnose
-from grader.kit.strategies import AdditiveInputs, additive_inputs, randn, rich_additive_inputs
+from grader.kit.strategies import AdditiveInputs, additive_inputs, current_device, randn, rich_additive_inputs
 from attention_reference import encoder_decoder as ref
 from attention_reference.mistakes import additive as mistakes
 
@@ -32,9 +32,10 @@ def build(student, inputs: AdditiveInputs, dtype: torch.dtype):
 
     Biases the contract does not have (nn.Linear's default bias=True, an extra nn.Parameter named
     bias) are loaded as zeros, which computes the contract's formula: test_constructor costs that
-    mistake once, and the other checks still see the rest of the code.
+    mistake once, and the other checks still see the rest of the code. Deferred: reading its layout
+    makes and converts it, and the weights travel with its first call (one request fewer).
     """
-    module = student.new(CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim)
+    module = student.deferred(CLASS, inputs.query_dim, inputs.key_dim, inputs.hidden_dim)
     if dtype != torch.float32:
         module.to_dtype(dtype)
     state = dict(inputs.state_dict(dtype))
@@ -61,18 +62,25 @@ def reference(inputs: AdditiveInputs, dtype: torch.dtype):
         return model(*inputs.tensors(dtype))
 
 
+def oracle(inputs: AdditiveInputs, dtype: torch.dtype):
+    """(float64 oracle, reference in ``dtype``), each a (context, weights) pair: computed once per input
+    bundle and device in the grading process (a check asks several times per example). Never change them."""
+    return kit.oracle_pair(lambda d: reference(inputs, d), dtype=dtype,
+                           key=("additive_attention", inputs, current_device()))
+
+
 def observe(got, inputs: AdditiveInputs, dtype: torch.dtype, module=None, held: bool = False) -> None:
     """Record the submission's (context, weights) on ``inputs`` for the diagnosis of the whole submission
     (each known mistake computed in ``dtype``; ``module`` asks again on a wrong answer, and with dropout
     held off when the answer changes; ``held``: ``got`` was answered that way)."""
-    exact, same = kit.oracle_pair(lambda d: reference(inputs, d), dtype=dtype)
+    exact, same = oracle(inputs, dtype)
     if not all(isinstance(g, torch.Tensor) and g.shape == e.shape for g, e in zip(got, exact)):
         return
     q, k, v, mask = inputs.tensors(dtype)
     params = inputs.state_dict(dtype)
 
     def loose():  # what computing in float32 costs: the budget of the float32 reference
-        return [compare.allowed_error(s, e) for s, e in zip(reference(inputs, torch.float32), exact)]
+        return [compare.allowed_error(s, e) for s, e in zip(oracle(inputs, torch.float32)[1], exact)]
 
     def again(calm=False):
         return compare.expect_tuple(forward(module, q, k, v, mask, calm=calm).value, NAMES,
@@ -105,7 +113,7 @@ def ask_probes(student, inputs: AdditiveInputs, dtype: torch.dtype) -> None:
 
 def compare_pair(got, inputs: AdditiveInputs, dtype: torch.dtype, student=None, module=None) -> None:
     """Fail with a description unless (context, weights) match the reference; record the answer."""
-    exact, same = kit.oracle_pair(lambda d: reference(inputs, d), dtype=dtype)
+    exact, same = oracle(inputs, dtype)
     got = kit.expect_tensors(got, same, names=NAMES, what=f"{CLASS}.forward")
     observe(got, inputs, dtype, module)
     for index in (1, 0):
@@ -208,7 +216,7 @@ def test_deterministic(student):
         inputs = AdditiveInputs(batch=3, length=8, query_dim=3, key_dim=4, value_dim=2, hidden_dim=5,
                                 mask_kind=kind, seed=5)
         module = build(student, inputs, torch.float64)
-        exact, _ = kit.oracle_pair(lambda d: reference(inputs, d), dtype=torch.float64)
+        exact, _ = oracle(inputs, torch.float64)
         first, second = (kit.expect_tensors(forward(module, *inputs.tensors()).value, exact, names=NAMES,
                                             what=f"{CLASS}.forward") for _ in range(2))
         kit.steps.expect_same_twice(first, second, NAMES)
@@ -227,7 +235,7 @@ def check_gradients(student, inputs: AdditiveInputs, grad_seed: int) -> None:
     model = ref.AdditiveAttention(inputs.query_dim, inputs.key_dim, inputs.hidden_dim).double()
     model.load_state_dict(inputs.state_dict(torch.float64))
     context, _ = model(*leaves.values(), mask)
-    context.backward(d_context)
+    kit.backward(context, d_context)
     expected = {n: p.grad for n, p in model.named_parameters()}  # the parameters first, then the inputs
     expected.update({n: t.grad for n, t in leaves.items()})
     kit.check_gradients(reply, expected, inputs=INPUTS)

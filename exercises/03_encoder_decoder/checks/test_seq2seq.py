@@ -10,6 +10,7 @@ submission only for forward passes and parameter gradients, so a model that
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pytest
@@ -33,14 +34,21 @@ HINT = ("Follow the step in the README on a batch of one: print the state, the c
 
 
 def model_of(inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64) -> ref.Seq2Seq:
-    """The reference model for ``inputs``, initialised from its seed."""
+    """The reference model for ``inputs``, initialised from its seed: a fresh one (to take gradients of)."""
     with seeded(inputs.seed):
         return ref.Seq2Seq(*inputs.sizes).to(dtype)
 
 
+@functools.lru_cache(maxsize=64)
+def shared_model(inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64) -> ref.Seq2Seq:
+    """:func:`model_of`, made once per bundle: only read (its weights, forward passes without gradients),
+    never trained or given gradients. A check makes the model of its example several times."""
+    return model_of(inputs, dtype)
+
+
 def build(student, inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64, class_name: str = MODEL):
     """The student's model (or Encoder) with the reference's weights loaded into it."""
-    model = model_of(inputs, dtype)
+    model = shared_model(inputs, dtype)
     if class_name == "Encoder":
         args, state = (inputs.src_vocab, inputs.embed_dim, inputs.hidden_dim), model.encoder.state_dict()
     else:
@@ -49,9 +57,15 @@ def build(student, inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64, cl
 
 
 def reference_output(inputs: Seq2SeqInputs, padding: str = "zeros"):
-    model = model_of(inputs)
+    """The reference's (logits, weights) on ``inputs``: computed once per bundle, padding and device (every
+    reply of the model is checked against it). Never change them."""
+    return _reference_output(inputs, padding, current_device())
+
+
+@functools.lru_cache(maxsize=64)
+def _reference_output(inputs: Seq2SeqInputs, padding: str, device: str):
     with torch.no_grad():
-        return model(*inputs.tensors(padding))
+        return shared_model(inputs)(*inputs.tensors(padding))
 
 
 def expect_pair(value, inputs: Seq2SeqInputs) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,7 +75,7 @@ def expect_pair(value, inputs: Seq2SeqInputs) -> tuple[torch.Tensor, torch.Tenso
 def diagnosis_of(got, inputs: Seq2SeqInputs, tensors: tuple | None = None) -> None:
     """Record the submission's (logits, weights) on ``tensors`` (default: the inputs') for the diagnosis of
     the whole submission; each known mistake reruns the reference model with its switches."""
-    model = model_of(inputs)
+    model = shared_model(inputs)
     src, mask, tgt_in = tensors or inputs.tensors()
     with torch.no_grad():
         right = model(src, mask, tgt_in)
@@ -100,7 +114,7 @@ def test_encoder_matches_reference(student, inputs):
     src, mask, _ = inputs.tensors()
     got = compare.expect_tuple(encoder(src, mask), ("outputs", "final"), what="Encoder.forward")
     with torch.no_grad():
-        reference = model_of(inputs).encoder
+        reference = shared_model(inputs).encoder
         right = reference(src, mask)
         raw = reference.rnn(reference.embedding(src))[0]               # (B, S, H), padding not zeroed
     known = {"outputs": (raw, MSG_OUTPUTS_AT_PADDING), "final": (raw[:, -1], MSG_FINAL_AFTER_PADDING)}
@@ -209,7 +223,7 @@ def test_model_gradients(student, inputs, grad_seed):
     kit.require_graph(reply, summary="No gradient reaches the logits: they do not require grad.")
     reference = model_of(inputs)
     logits, _ = reference(src, mask, tgt_in)
-    logits.backward(d_logits)
+    kit.backward(logits, d_logits)
     kit.check_gradients(reply, {name: parameter.grad for name, parameter in reference.named_parameters()})
 
 
