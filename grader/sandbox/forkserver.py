@@ -22,13 +22,9 @@ CONTEXT = multiprocessing.get_context("forkserver")
 CHILD_ENTRY = "grader.sandbox.child.server"
 CONTEXT.set_forkserver_preload([CHILD_ENTRY])
 _START_LOCK = threading.Lock()
-# What the forkserver (and so every child, and every batch worker) inherits of the grader's
-# environment: how to find programs, the locale, the temporary folder. No tokens, no HOME.
-KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
-
-
-def _minimal_environment() -> dict[str, str]:
-    return {k: os.environ[k] for k in KEPT_ENVIRONMENT if k in os.environ}
+# The forkserver (and so every child, and every batch worker) starts with an empty environment:
+# nothing of the grader's, no token, no HOME. A child builds its own (isolation.enter); a batch
+# worker needs none (temporary files go to /tmp, the user's cache is never read there).
 
 
 _SERVER = multiprocessing.forkserver._forkserver
@@ -36,13 +32,12 @@ _ensure_running = _SERVER.ensure_running
 
 
 def _ensure_running_clean() -> None:
-    """Start the forkserver (and the resource tracker) with the minimal environment, then give
+    """Start the forkserver (and the resource tracker) with an empty environment, then give
     the grader its own back. Children are forked from the forkserver, so its initial
     environment, which /proc/<pid>/environ shows, is all a child could ever read."""
     with _ENV_LOCK:
         saved = dict(os.environ)
         os.environ.clear()
-        os.environ.update(_minimal_environment())
         try:
             _ensure_running()
             if _SERVER._forkserver_pid is not None:
