@@ -116,6 +116,7 @@ class Budget:
     cpu_seconds: float | None = None   # the CPU time the child may use before it replies (None: no such limit)
 
 
+HINT_SLOW = "Look for a loop that never ends, or work that grows much faster than the input."
 CPU_LOOK_SECONDS = 0.25   # how often a wait longer than that looks at the child's CPU time
 
 
@@ -249,7 +250,7 @@ class Sandbox:
             raise errors.Timeout(
                 f"Exceeded the {budget.cpu_seconds:g} s CPU time limit for one call while {what} "
                 "(an infinite loop, or far too slow).",
-                hint="Look for a loop that never ends, or work that grows much faster than the input.")
+                hint=HINT_SLOW)
         if budget.total:
             raise errors.Timeout(
                 f"Used up the {self.limits.total_seconds:g} s that all calls into the submission may take "
@@ -258,16 +259,17 @@ class Sandbox:
         raise errors.Timeout(
             f"Exceeded the {self.limits.call_seconds:g} s time limit for one call while {what} "
             "(an infinite loop, or far too slow).",
-            hint="Look for a loop that never ends, or work that grows much faster than the input.",
-        )
+            hint=HINT_SLOW)
 
     def _wait(self, budget: Budget) -> list:
         """Wait for the child's message or its end, until the budget's deadline; ``CPU_SPENT`` when,
-        first, the child has used the budget's CPU time.
+        first, one of the child's threads has used the budget's CPU time.
 
         The wall-clock deadline ends a child that sleeps or blocks; the CPU limit ends one that
         computes, after the same amount of its own work however busy the machine is (on a loaded
-        machine a correct call takes longer, never more CPU). A reply within ``CPU_LOOK_SECONDS``
+        machine a correct call takes longer, never more CPU). Each thread is counted alone: no thread
+        computes faster than the wall clock runs, so a CPU limit above ``call_seconds`` never ends a call
+        before the wall clock does, however many threads spin. A reply within ``CPU_LOOK_SECONDS``
         costs no look at the child's CPU time; after that, the call may use ``cpu_seconds`` more.
         """
         watched = [self.conn, self.process.sentinel]
@@ -279,10 +281,10 @@ class Sandbox:
             ready = multiprocessing.connection.wait(watched, CPU_LOOK_SECONDS)
             if ready:
                 return ready
-            now = tree_cpu_time(self.process.pid)
+            now = thread_cpu_times(self.process.pid)
             if spent is None:
                 spent = now
-            elif now - spent >= budget.cpu_seconds:
+            elif max((t - spent.get(tid, 0.0) for tid, t in now.items()), default=0.0) >= budget.cpu_seconds:
                 return CPU_SPENT
 
     def _malformed(self, what: str, error: Exception) -> errors.SandboxFailure:
@@ -352,23 +354,30 @@ CPU_SPENT: list = []   # what _wait returns when the child used the call's CPU t
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def tree_cpu_time(pid: int | None, depth: int = 4) -> float:
-    """CPU seconds used by process ``pid`` (all its threads) and the processes below it (a child
-    at the namespaces level serves from a second process, PID 1 of its namespace); 0 for what
-    /proc cannot say (not Linux, or a process that has just ended)."""
+def thread_cpu_times(pid: int | None, depth: int = 4) -> dict[int, float]:
+    """CPU seconds used by each thread of process ``pid`` and of the processes below it (a child at
+    the namespaces level serves from a second process, PID 1 of its namespace), by thread id; empty
+    for what /proc cannot say (not Linux, or a process that has just ended)."""
+    used: dict[int, float] = {}
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat_file:
-            fields = stat_file.read().rsplit(b")", 1)[1].split()
-        used = sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS
-    except (OSError, IndexError, ValueError, TypeError):
-        return 0.0
+        threads = os.listdir(f"/proc/{pid}/task")
+    except (OSError, TypeError):
+        return used
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as stat_file:
+                fields = stat_file.read().rsplit(b")", 1)[1].split()
+            used[int(tid)] = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            continue
     if depth > 0:
         try:
             with open(f"/proc/{pid}/task/{pid}/children", "rb") as children:
                 below = [int(p) for p in children.read().split()]
         except (OSError, ValueError):
             below = []
-        used += sum(tree_cpu_time(p, depth - 1) for p in below)
+        for child in below:
+            used.update(thread_cpu_times(child, depth - 1))
     return used
 
 

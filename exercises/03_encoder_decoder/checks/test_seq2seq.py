@@ -59,13 +59,10 @@ def build(student, inputs: Seq2SeqInputs, dtype: torch.dtype = torch.float64, cl
 def reference_output(inputs: Seq2SeqInputs, padding: str = "zeros"):
     """The reference's (logits, weights) on ``inputs``: computed once per bundle, padding and device (every
     reply of the model is checked against it). Never change them."""
-    return _reference_output(inputs, padding, current_device())
-
-
-@functools.lru_cache(maxsize=64)
-def _reference_output(inputs: Seq2SeqInputs, padding: str, device: str):
-    with torch.no_grad():
-        return shared_model(inputs)(*inputs.tensors(padding))
+    def compute():
+        with torch.no_grad():
+            return shared_model(inputs)(*inputs.tensors(padding))
+    return kit.remembered(compute, key=("seq2seq_output", inputs, padding))
 
 
 def expect_pair(value, inputs: Seq2SeqInputs) -> tuple[torch.Tensor, torch.Tensor]:
