@@ -7,8 +7,9 @@ Run on purpose (not a test)::
 Grades one correct submission first (untimed: imports, the forkserver, the checks' first
 records), then ``--rounds`` rounds of the mix in this process, each submission with
 ``grade_submission(..., saved_records=False)`` as a batch worker does, and prints per kind
-the median seconds per submission, the requests made to the child and the grader's own CPU
-time (this process's, without the child's).
+the median seconds per submission, the requests made to the child, the grader's own CPU
+time (this process's, without the child's) and the whole machine's busy CPU time (on a quiet
+machine: the grader's, the child's and the forkserver's together, what a class pays).
 
 ``--profile FILE`` runs the timed rounds under cProfile and writes its statistics to FILE
 (read them with ``python -m pstats FILE``; cProfile inflates the time about twice).
@@ -33,6 +34,9 @@ CORPUS = ROOT / "tests" / "corpus" / "02_multihead"
 MIXES = {
     "correct": ("correct/einsum.py", "correct/bmm_flat_heads.py", "correct/float64_inside.py"),
     "buggy": ("buggy/no_scale.py", "buggy/mask_ignored.py", "buggy/softmax_query_axis.py"),
+    "raising": ("bad_input/raises_in_forward.py",),
+    "syntax": ("bad_input/syntax_error.py",),
+    "hanging": ("bad_input/never_returns.py",),
 }
 
 
@@ -64,14 +68,15 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
             for name in MIXES[kind]:
                 requests[0] = 0
                 phases.clear()
-                wall, cpu = time.perf_counter(), time.process_time()
+                wall, cpu, busy = time.perf_counter(), time.process_time(), _machine_busy()
                 if profiler:
                     profiler.enable()
                 result = session.grade_submission(exercise=exercise, submission=CORPUS / name, saved_records=False)
                 if profiler:
                     profiler.disable()
                 found[kind].append({"name": name, "seconds": time.perf_counter() - wall,
-                                    "cpu": time.process_time() - cpu, "requests": requests[0],
+                                    "cpu": time.process_time() - cpu, "busy": _machine_busy() - busy,
+                                    "requests": requests[0],
                                     "score": result.score} | {k: v for k, v in phases.items()})
     if profiler:
         profiler.dump_stats(profile)
@@ -81,6 +86,14 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
     except ImportError:   # a checkout without it
         pass
     return found
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy so far (/proc/stat): on a quiet machine, a grade's
+    delta is the grader's, its child's and the forkserver's CPU time together."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _time_phases() -> dict[str, float]:
@@ -125,7 +138,8 @@ def _time_phases() -> dict[str, float]:
 
 def summary(found: dict[str, list[dict]]) -> dict[str, tuple[float, float, float]]:
     return {kind: (statistics.median(r["seconds"] for r in rows), statistics.median(r["cpu"] for r in rows),
-                   statistics.median(r["requests"] for r in rows)) for kind, rows in found.items()}
+                   statistics.median(r["requests"] for r in rows), statistics.median(r.get("busy", 0.0) for r in rows))
+            for kind, rows in found.items()}
 
 
 def main() -> None:
@@ -172,11 +186,11 @@ def main() -> None:
             print(f"{kind}: medians per submission: shrinking {parts['shrink']:.3f} s "
                   f"({parts['shrink_bodies']:.0f} calls of a check's body), final examples {parts['final']:.3f} s, "
                   f"the diagnosis of the whole submission {parts['diagnose_all']:.3f} s")
-    print(f"{'kind':>8} {'s/sub':>7} {'cpu s':>7} {'requests':>9}" + (f" {'other s/sub':>12} {'cpu s':>7} "
+    print(f"{'kind':>8} {'s/sub':>7} {'cpu s':>7} {'all cpu':>7} {'requests':>9}" + (f" {'other s/sub':>12} {'cpu s':>7} "
                                                                      f"{'ratio':>6}" if theirs else ""))
     for kind in kinds:
-        seconds, cpu, requests = ours[kind]
-        line = f"{kind:>8} {seconds:7.3f} {cpu:7.3f} {requests:9.0f}"
+        seconds, cpu, requests, busy = ours[kind]
+        line = f"{kind:>8} {seconds:7.3f} {cpu:7.3f} {busy:7.3f} {requests:9.0f}"
         if theirs:
             line += f" {theirs[kind][0]:12.3f} {theirs[kind][1]:7.3f} {theirs[kind][0] / seconds:5.2f}x"
         print(line)

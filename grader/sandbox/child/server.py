@@ -19,6 +19,7 @@ Request ops (header ``op``):
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import importlib.abc
 import importlib.util
@@ -58,6 +59,7 @@ class _BlockGraderImports(importlib.abc.MetaPathFinder):
 
 def main(conn, out_conn, config: dict[str, Any]) -> None:
     """Entry point in the forked child (called through multiprocessing)."""
+    gc.freeze()  # what the forkserver made (torch, hundreds of thousands of objects) is never collected here
     os.setsid()  # own session and process group: the grader kills the group whole
     inherited.keep_only(conn, out_conn)
     torch.set_num_threads(1)
