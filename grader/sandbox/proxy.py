@@ -285,10 +285,12 @@ class Student:
 
     # -- plumbing --------------------------------------------------------------
     def _call(self, target, args, kwargs, grad, echo_inputs, count_ops, *, what, state=None,
-              made: RemoteObject | None = None, calm: bool = False) -> Reply:
+              made: RemoteObject | None = None, calm: bool = False, keep_graph: bool = False) -> Reply:
         header = {"op": "call", "target": target, "echo_inputs": echo_inputs, "count_ops": count_ops}
         if calm:
             header["calm"] = True
+        if keep_graph:
+            header["keep"] = True
         values: dict[str, Any] = {"args": list(args), "kwargs": kwargs}
         if state is not None:  # load these weights into the object first, in the same round trip
             values["state"] = dict(state)
@@ -482,12 +484,14 @@ class RemoteObject:
         return self.run(*args, **kwargs).value
 
     def run(self, *args, grad: Grad | None = None, echo_inputs: bool = False, count_ops: bool = False,
-            state: dict[str, torch.Tensor] | None = None, calm: bool = False, **kwargs) -> Reply:
+            state: dict[str, torch.Tensor] | None = None, calm: bool = False, keep_graph: bool = False,
+            **kwargs) -> Reply:
         """Call the module; with ``state``, load those weights into it first (one round trip, not two).
 
         A deferred object is made, converted and loaded by this same request. With ``calm``, the
         call runs with dropout held off (:mod:`grader.sandbox.child.calm`): an answer to name
-        mistakes with, never to score.
+        mistakes with, never to score. With ``keep_graph`` (and no ``grad``), the child keeps the
+        outputs' autograd graph for a :meth:`backward` that must be the very next request.
         """
         pending = self._pending
         if pending is not None and state is None:
@@ -496,7 +500,17 @@ class RemoteObject:
                                                                                     "method": "__call__"}
         return self._student._call(target, args, kwargs, grad, echo_inputs, count_ops,
                                    what=f"calling {self.class_name}.forward", state=state,
-                                   made=self if pending is not None else None, calm=calm)
+                                   made=self if pending is not None else None, calm=calm, keep_graph=keep_graph)
+
+    def backward(self, *grad_outputs: Any) -> Reply:
+        """The parameters' gradients of the outputs of the call just made with ``keep_graph``, given one
+        gradient per returned value (None to skip): what ``run(..., grad=Grad(grad_outputs=...,
+        params=True))`` gives, without the child computing forward a second time. ``has_graph``: whether
+        any output was part of an autograd graph."""
+        head, out = self._student._request({"op": "backward", "obj": self.key},
+                                           {"grad_outputs": list(grad_outputs)},
+                                           what=f"computing the gradients of {self.class_name}.forward")
+        return Reply(value=None, param_grads=out.get("param_grads") or {}, has_graph=bool(head.get("graph", True)))
 
     def method(self, name: str, *args, **kwargs) -> Any:
         """Call another method of the object (``"double"``, ``"float"``, ...)."""

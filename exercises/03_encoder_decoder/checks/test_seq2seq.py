@@ -279,7 +279,8 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
 
     The weights and the optimiser live in the grader: every step sends the current
     weights with a request for logits, computes the loss and its gradient here, asks
-    for the parameter gradients, and takes an Adam step: two round trips a step.
+    for the parameter gradients of that very forward pass (the child kept its graph),
+    and takes an Adam step: two round trips a step, one forward pass.
     """
     sizes = (task.vocab, task.vocab, task.embed_dim, task.hidden_dim, task.attention_dim)
     with seeded(task.seed):
@@ -292,11 +293,11 @@ def train(student, task: ReverseTask) -> tuple[list[float], float]:
     losses = []
     for _ in range(task.steps):
         src, src_mask, tgt_in, tgt_out, tgt_mask = task.batch_of(task.batch, g)
-        reply = module.run(src, src_mask, tgt_in, state=weights)
+        reply = module.run(src, src_mask, tgt_in, state=weights, keep_graph=True)
         logits = _logits(reply.value, task, task.batch).detach().requires_grad_(True)
         loss = torch.nn.functional.cross_entropy(logits[tgt_mask], tgt_out[tgt_mask])
         loss.backward()
-        reply = module.run(src, src_mask, tgt_in, grad=Grad(grad_outputs=(logits.grad, None), params=True))
+        reply = module.backward(logits.grad, None)
         kit.require_graph(reply, summary="Training stopped at once: no gradient reaches the logits (they do "
                                          "not require grad), so the model cannot learn.")
         grads = {}

@@ -12,6 +12,9 @@ Request ops (header ``op``):
              ``build`` in the header, make the object first, convert it, load it, answer
              ``built`` with its number, then call it: one request instead of four; with ``calm``
              in the header, with dropout held off, for a diagnosis: :mod:`~grader.sandbox.child.calm`)
+             (with ``keep`` in the header, its autograd graph is kept for a ``backward`` that follows)
+``backward`` the gradients of the outputs of the ``call`` just before it (which kept its graph), given
+             the grader's ``grad_outputs``: the parameters' gradients, without computing forward again
 ``new``      instantiate a class of the submission; reply with an object id and its layout
 ``load_state_dict`` / ``state_dict``   move weights in and out of an object
 """
@@ -130,6 +133,7 @@ class Server:
         self.objects: dict[int, Any] = {}
         self.stage: str | None = None   # of a request that makes, converts or loads: where it is
         self.made: int | None = None    # the object that request made
+        self.kept: tuple[Any, Any] | None = None   # (object, outputs) of the call just answered, with ``keep``
 
     # -- loading ---------------------------------------------------------------
     def load(self) -> None:
@@ -159,9 +163,12 @@ class Server:
             header, values = wire.decode_message(data, device_ok=self.device_ok)
             op = header.get("op")
             self.stage = self.made = None
+            kept, self.kept = self.kept, None   # a kept graph serves the very next request only
             try:
                 if op == "call":
                     reply, out = self.call(header, values)
+                elif op == "backward":
+                    reply, out = self.backward(header, values, kept)
                 elif op == "new":
                     reply, out = self.new(header, values)
                 elif op == "load_state_dict":
@@ -278,7 +285,29 @@ class Server:
             # The very objects the submission received, as they are now: the grader
             # compares them with what it sent to see whether anything was modified.
             out["inputs_after"] = {"args": given[0], "kwargs": given[1]}
+        if header.get("keep") and owner is not None and not grad:
+            self.kept = (owner, result)
         return reply, out
+
+    def backward(self, header, values, kept):
+        """Back-propagate the grader's ``grad_outputs`` through the outputs the previous call kept; reply
+        with the parameters' gradients (``graph``: whether any output was part of a graph)."""
+        owner = self.objects.get(header.get("obj"))
+        if kept is None or owner is None or kept[0] is not owner:
+            return {"status": "protocol", "message": "backward must follow a call of the same object that kept "
+                                                    "its graph"}, {}
+        result = kept[1]
+        if isinstance(owner, torch.nn.Module):
+            for p in owner.parameters():
+                p.grad = None
+        outputs = result if type(result) is tuple else (result,)
+        pairs = [(o, g) for o, g in zip(outputs, values.get("grad_outputs", ()))
+                 if g is not None and type(o) is torch.Tensor and o.requires_grad]
+        if pairs:
+            torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
+        out = {"param_grads": {n: p.grad for n, p in owner.named_parameters()}
+               if isinstance(owner, torch.nn.Module) else {}}
+        return {"status": "ok", "graph": bool(pairs)}, out
 
     def _error_fields(self, error: BaseException) -> dict[str, Any]:
         if isinstance(error, _Missing):
