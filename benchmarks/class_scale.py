@@ -15,7 +15,9 @@ score the class run gave it, and prints side by side:
 - seconds per submission for the class run at each size and for one process per student,
   and their ratio (target: the class is at least 5x faster);
 - the class run's wall time at the largest size (target: 200 in under 60 s on 2 cores);
-- the class run's peak memory at each size (target: flat in the class size).
+- the class run's peak memory at each size (target: flat in the class size);
+- the CPU time the whole machine was busy per submission (what the 60 s target allows on 2 cores:
+  60 s x 2 cores / 200 = 0.6 s a submission, start-up included).
 
 With ``--against DIR`` (another checkout of the project, e.g. a clone at an older commit),
 each class is also graded by that checkout, right after this one's run so that the load of
@@ -29,7 +31,6 @@ import argparse
 import concurrent.futures
 import csv
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,8 +85,16 @@ def tree_rss(root_pid: int) -> int:
     return total
 
 
-def run_sampled(command: list[str], cwd: Path) -> tuple[float, int, subprocess.CompletedProcess]:
-    """(wall seconds, peak tree RSS in bytes, the finished process)."""
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy so far (/proc/stat): on a quiet machine, a run's delta
+    is its own, every process it started included (the sandboxed children too, which no rusage counts)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_sampled(command: list[str], cwd: Path) -> tuple[float, int, subprocess.CompletedProcess, float]:
+    """(wall seconds, peak tree RSS in bytes, the finished process, the machine's busy CPU seconds)."""
+    busy = machine_busy()
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0]
@@ -100,18 +109,19 @@ def run_sampled(command: list[str], cwd: Path) -> tuple[float, int, subprocess.C
     out, err = process.communicate()
     done.set()
     sampler.join()
-    return time.perf_counter() - started, peak[0], subprocess.CompletedProcess(command, process.returncode, out, err)
+    return (time.perf_counter() - started, peak[0], subprocess.CompletedProcess(command, process.returncode, out, err),
+            machine_busy() - busy)
 
 
-def grade_class(root: Path, klass: Path, out: Path, jobs: int | None) -> tuple[float, int, dict[str, str]]:
-    """(wall seconds, peak tree RSS, scores) of ``root``'s checkout grading ``klass`` (cwd=root: `-m grader`
-    imports that checkout's grader)."""
+def grade_class(root: Path, klass: Path, out: Path, jobs: int | None) -> tuple[float, int, dict[str, str], float]:
+    """(wall seconds, peak tree RSS, scores, busy CPU seconds) of ``root``'s checkout grading ``klass``
+    (cwd=root: `-m grader` imports that checkout's grader)."""
     command = [sys.executable, "-m", "grader", "class", str(root / "exercises" / EXERCISE.name), str(klass),
                "--report-dir", str(out), "-q", *(["--jobs", str(jobs)] if jobs else [])]
-    wall, peak, done = run_sampled(command, root)
+    wall, peak, done, busy = run_sampled(command, root)
     if done.returncode != 0:
         raise SystemExit(f"grade class failed in {root} for {klass.name}:\n{done.stdout}{done.stderr}")
-    return wall, peak, class_scores(out)
+    return wall, peak, class_scores(out), busy
 
 
 def class_scores(report_dir: Path) -> dict[str, str]:
@@ -145,15 +155,15 @@ def main() -> None:
         for size in sizes:
             klass = tmp / f"class-{size}"
             made = build_class(klass, size)
-            wall, peak, scores = grade_class(ROOT, klass, tmp / f"out-{size}", args.jobs)
+            wall, peak, scores, busy = grade_class(ROOT, klass, tmp / f"out-{size}", args.jobs)
             missing = sorted(set(made) - set(scores))
             if missing:
                 raise SystemExit(f"students missing from the gradebook: {missing[:5]}")
-            rows.append((size, wall, peak, scores))
+            rows.append((size, wall, peak, scores, busy))
             line = (f"class of {size:4d}: {wall:7.1f} s  {wall / size:5.2f} s per submission  "
-                    f"peak memory {peak / 2**20:7.0f} MiB")
+                    f"peak memory {peak / 2**20:7.0f} MiB  machine CPU {busy / size:5.2f} s per submission")
             if other is not None:
-                before, _, theirs = grade_class(other, klass, tmp / f"against-{size}", args.jobs)
+                before, _, theirs, _ = grade_class(other, klass, tmp / f"against-{size}", args.jobs)
                 differ = sorted(s for s in scores if float(scores[s]) != float(theirs.get(s, "nan")))
                 if differ:
                     raise SystemExit(f"scores differ from {other}'s: {differ[:5]}")
@@ -174,14 +184,17 @@ def main() -> None:
     print(f"one process per student, 2 at a time: {alone_wall:7.1f} s for {len(sample)}  "
           f"{per_alone:5.2f} s per submission (same scores as the class run)")
     print()
-    print(f"{'size':>6} {'wall s':>8} {'s/sub':>7} {'vs alone':>9} {'peak MiB':>9}")
-    for size, wall, peak, _ in rows:
-        print(f"{size:6d} {wall:8.1f} {wall / size:7.3f} {per_alone / (wall / size):8.2f}x {peak / 2**20:9.0f}")
-    size, wall, _, _ = rows[-1]
+    print(f"{'size':>6} {'wall s':>8} {'s/sub':>7} {'vs alone':>9} {'peak MiB':>9} {'CPU s/sub':>10}")
+    for size, wall, peak, _, busy in rows:
+        print(f"{size:6d} {wall:8.1f} {wall / size:7.3f} {per_alone / (wall / size):8.2f}x {peak / 2**20:9.0f} "
+              f"{busy / size:10.2f}")
+    size, wall, _, _, _ = rows[-1]
     print(f"\ntargets: {size} in {wall:.1f} s (under 60 s: {'yes' if wall < 60 else 'no'}); "
           f"{per_alone / (wall / size):.2f}x one process per student (at least 5x: "
           f"{'yes' if per_alone / (wall / size) >= 5 else 'no'}); peak memory "
-          f"{', '.join(f'{p / 2**20:.0f}' for _, _, p, _ in rows)} MiB at {', '.join(str(s) for s, *_ in rows)}")
+          f"{', '.join(f'{p / 2**20:.0f}' for _, _, p, _, _ in rows)} MiB at {', '.join(str(s) for s, *_ in rows)}; "
+          f"machine CPU {rows[-1][4] / size:.2f} s per submission (the 60 s target on {os.cpu_count()} cores "
+          f"allows {60 * (os.cpu_count() or 1) / 200:.2f})")
 
 
 if __name__ == "__main__":
