@@ -189,12 +189,20 @@ def test_a_parallel_batch_gives_every_student_the_same_result_as_one_at_a_time(t
     assert (tmp_path / "par" / "grades.csv").read_text() == (tmp_path / "ser" / "grades.csv").read_text()
 
 
+def _ctrl_c_reaches_it() -> None:
+    """Run in the child before ``grade`` starts: Ctrl-C acts as it does on a terminal's foreground job.
+    Started from a shell's background job (``.ci/run &``), every process has SIGINT ignored, and
+    ``grade`` rightly keeps that: Python installs no KeyboardInterrupt where SIGINT is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_batch_keeps_what_it_graded_and_resumes(tmp_path):
     klass = _class_of(tmp_path / "class", **{f"s{n}": CORRECT for n in range(6)})
     exe = shutil.which("grade") or f"{sys.executable} -m grader"
     process = subprocess.Popen([*exe.split(), "class", str(EXERCISES / "02_multihead"), str(klass),
                                 "--jobs", "2", "--report-dir", "out"], cwd=tmp_path, stderr=subprocess.PIPE,
-                               text=True, stdout=subprocess.PIPE, start_new_session=True)
+                               text=True, stdout=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=_ctrl_c_reaches_it)
     assert process.stderr.readline().startswith("Grading 6 submissions of 02_multihead, 2 at a time")
     first = re.match(r"\[1/6\] (s\d): (\d+)/\2 in ", process.stderr.readline())
     assert first, "no progress line"
@@ -219,7 +227,8 @@ def test_watch_grades_again_on_every_save_and_stops_on_ctrl_c(tmp_path):
     exe = shutil.which("grade") or f"{sys.executable} -m grader"
     process = subprocess.Popen([*exe.split(), str(EXERCISES / "02_multihead"), "--submission", str(solution),
                                 "--watch", "-q", "--report-dir", "out"], cwd=tmp_path, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=_ctrl_c_reaches_it)
     try:
         first = process.stdout.readline().strip()
         assert re.fullmatch(r"02_multihead: (\d+)/(\d+)", first) and "Watching" in process.stderr.readline()
