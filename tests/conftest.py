@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import functools
 import importlib.util
@@ -21,7 +22,7 @@ from grader import errors
 from grader.kit import strategies
 from grader.run import devices, session
 from grader.sandbox.proxy import Student, SubmissionRunner
-from grader.spec import load_exercise
+from grader.spec import Limits, load_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
@@ -245,6 +246,18 @@ def assert_shown_examples_fail(exercise: str, submission: Path, result) -> None:
         assert error is not None, f"{check.check_id}: the shown example passes when rerun:\n{check.example}"
         summary = getattr(error, "summary", None) or str(error).split("\n")[0]
         assert summary == check.summary, (check.check_id, summary, check.summary, check.example)
+
+
+@contextlib.contextmanager
+def sandboxed(folder: Path, source: str, *, isolation: str = "rlimits", limits: Limits | None = None):
+    """A proxy to ``source`` (written as ``folder/solution.py``) in a sandboxed child of its own, ended after."""
+    path = folder / "solution.py"
+    path.write_text(source)
+    runner = SubmissionRunner(submission=path, limits=limits or Limits(), isolation=isolation)
+    try:
+        yield Student(runner)
+    finally:
+        runner.close()
 
 
 def in_a_fork(body) -> dict:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import sandboxed
 from grader import kit
-from grader.sandbox.proxy import Student, SubmissionRunner
 from grader.spec import Limits
 
 SOURCE = '''import torch
@@ -32,12 +32,8 @@ class Noisy(torch.nn.Module):
 
 @pytest.fixture
 def student(tmp_path: Path):
-    path = tmp_path / "solution.py"
-    path.write_text(SOURCE)
-    runner = SubmissionRunner(submission=path, limits=Limits(call_seconds=10.0, total_seconds=60.0),
-                              isolation="rlimits")
-    yield Student(runner)
-    runner.close()
+    with sandboxed(tmp_path, SOURCE, limits=Limits(call_seconds=10.0, total_seconds=60.0)) as student:
+        yield student
 
 
 @pytest.mark.parametrize("functional", [False, True], ids=["nn.Dropout", "F.dropout"])

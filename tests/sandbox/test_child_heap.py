@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader.sandbox.proxy import Student, SubmissionRunner
-from grader.spec import Limits
+from conftest import sandboxed
 
 LOOKS = '''import gc, torch
 FROZEN_AT_LOAD = gc.get_freeze_count()
@@ -24,13 +23,8 @@ def test_the_inherited_heap_is_frozen_before_the_submission_loads(tmp_path, leve
     from grader.sandbox import probe
     if level == "namespaces" and probe.resolve("best") != "namespaces":
         pytest.skip("this machine gives no namespaces")
-    path = tmp_path / "solution.py"
-    path.write_text(LOOKS)
-    runner = SubmissionRunner(submission=path, limits=Limits(), isolation=level)
-    try:
-        frozen_at_load, frozen_later, tracked = Student(runner).call("softmax", torch.zeros(2)).tolist()
-    finally:
-        runner.close()
+    with sandboxed(tmp_path, LOOKS, isolation=level) as student:
+        frozen_at_load, frozen_later, tracked = student.call("softmax", torch.zeros(2)).tolist()
     # torch alone is far more than 50 000 tracked objects; what the collector still walks is the
     # submission's and what the child made after the freeze, a small part of it.
     assert frozen_at_load > 50_000

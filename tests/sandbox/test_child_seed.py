@@ -8,8 +8,7 @@ import random
 import numpy as np
 import torch
 
-from grader.sandbox.proxy import Student, SubmissionRunner
-from grader.spec import Limits
+from conftest import sandboxed
 
 DRAWS = '''import random, numpy, torch
 AT_LOAD = (float(torch.rand(())), random.random(), float(numpy.random.rand()))
@@ -19,15 +18,10 @@ def softmax(x, dim=-1):
 
 
 def test_every_child_draws_the_numbers_of_the_fixed_seed(tmp_path):
-    path = tmp_path / "solution.py"
-    path.write_text(DRAWS)
     drawn = []
     for _ in range(2):   # two children: a fork reseeds Python's generator, the forkserver's torch state varies
-        runner = SubmissionRunner(submission=path, limits=Limits(), isolation="rlimits")
-        try:
-            drawn.append(Student(runner).call("softmax", torch.zeros(2)).tolist())
-        finally:
-            runner.close()
+        with sandboxed(tmp_path, DRAWS) as student:
+            drawn.append(student.call("softmax", torch.zeros(2)).tolist())
     random.seed(0)
     np.random.seed(0)
     generator = torch.Generator().manual_seed(0)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import sandboxed
 from grader import errors, kit
 from grader.sandbox import probe, process
-from grader.sandbox.proxy import Student, SubmissionRunner
 from grader.spec import Limits
 
 HEAD = '''import torch
@@ -34,17 +34,13 @@ LEVELS = ["rlimits", pytest.param("namespaces", marks=pytest.mark.skipif(
 
 def _call(tmp_path: Path, forward: str, level: str, **limits) -> float:
     """Build the module, call it once; return the seconds the call took (or raise its error)."""
-    path = tmp_path / "solution.py"
-    path.write_text(HEAD.format(forward=forward))
-    runner = SubmissionRunner(submission=path, limits=Limits(total_seconds=60.0, **limits), isolation=level)
-    try:
-        module = Student(runner).new("MultiHeadAttention", 4, 2)
+    with sandboxed(tmp_path, HEAD.format(forward=forward), isolation=level,
+                   limits=Limits(total_seconds=60.0, **limits)) as student:
+        module = student.new("MultiHeadAttention", 4, 2)
         x = torch.ones(1, 2, 4)
         started = time.monotonic()
         kit.forward(module, x, x, x)
         return time.monotonic() - started
-    finally:
-        runner.close()
 
 
 @pytest.mark.parametrize("level", LEVELS)

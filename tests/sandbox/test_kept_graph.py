@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import sandboxed
 from grader import errors
-from grader.sandbox.proxy import Grad, Student, SubmissionRunner
+from grader.sandbox.proxy import Grad
 from grader.spec import Limits
 
 MODEL = '''import torch
@@ -33,12 +34,8 @@ STATE = {"linear.weight": torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(
 
 @pytest.fixture
 def student(tmp_path):
-    path = tmp_path / "solution.py"
-    path.write_text(MODEL)
-    runner = SubmissionRunner(submission=path, limits=Limits(call_seconds=10.0, total_seconds=60.0),
-                              isolation="rlimits")
-    yield Student(runner)
-    runner.close()
+    with sandboxed(tmp_path, MODEL, limits=Limits(call_seconds=10.0, total_seconds=60.0)) as student:
+        yield student
 
 
 def _model(student):
