@@ -38,6 +38,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from worker import machine_busy  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = ROOT / "exercises" / "02_multihead"
 CORPUS = ROOT / "tests" / "corpus" / "02_multihead"
@@ -83,13 +86,6 @@ def tree_rss(root_pid: int) -> int:
         total += rss.get(pid, 0)
         stack += children.get(pid, [])
     return total
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has spent busy so far (/proc/stat): on a quiet machine, a run's delta
-    is its own, every process it started included (the sandboxed children too, which no rusage counts)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def run_sampled(command: list[str], cwd: Path) -> tuple[float, int, subprocess.CompletedProcess, float]:

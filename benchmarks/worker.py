@@ -68,14 +68,14 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
             for name in MIXES[kind]:
                 requests[0] = 0
                 phases.clear()
-                wall, cpu, busy = time.perf_counter(), time.process_time(), _machine_busy()
+                wall, cpu, busy = time.perf_counter(), time.process_time(), machine_busy()
                 if profiler:
                     profiler.enable()
                 result = session.grade_submission(exercise=exercise, submission=CORPUS / name, saved_records=False)
                 if profiler:
                     profiler.disable()
                 found[kind].append({"name": name, "seconds": time.perf_counter() - wall,
-                                    "cpu": time.process_time() - cpu, "busy": _machine_busy() - busy,
+                                    "cpu": time.process_time() - cpu, "busy": machine_busy() - busy,
                                     "requests": requests[0],
                                     "score": result.score} | {k: v for k, v in phases.items()})
     if profiler:
@@ -88,9 +88,9 @@ def measure(root: Path, kinds: list[str], rounds: int, profile: str | None) -> d
     return found
 
 
-def _machine_busy() -> float:
-    """CPU seconds the whole machine has spent busy so far (/proc/stat): on a quiet machine, a grade's
-    delta is the grader's, its child's and the forkserver's CPU time together."""
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy so far (/proc/stat): on a quiet machine, a run's delta
+    is its own, every process it started included (the sandboxed children too, which no rusage counts)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")

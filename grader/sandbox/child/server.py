@@ -271,13 +271,7 @@ class Server:
         if counter is not None:
             reply["aten_ops"] = counter.count
         if grad:
-            outputs = result if type(result) is tuple else (result,)
-            grad_outputs = values.get("grad_outputs", ())
-            pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
-                     if g is not None and type(o) is torch.Tensor and o.requires_grad]
-            reply["graph"] = bool(pairs)
-            if pairs:
-                torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
+            reply["graph"] = _back_propagate(result, values.get("grad_outputs", ()))
             out["input_grads"] = {str(i): leaf.grad for i, leaf in leaves.items()}
             if isinstance(owner, torch.nn.Module) and grad.get("params"):
                 out["param_grads"] = {n: p.grad for n, p in owner.named_parameters()}
@@ -296,18 +290,13 @@ class Server:
         if kept is None or owner is None or kept[0] is not owner:
             return {"status": "protocol", "message": "backward must follow a call of the same object that kept "
                                                     "its graph"}, {}
-        result = kept[1]
         if isinstance(owner, torch.nn.Module):
             for p in owner.parameters():
                 p.grad = None
-        outputs = result if type(result) is tuple else (result,)
-        pairs = [(o, g) for o, g in zip(outputs, values.get("grad_outputs", ()))
-                 if g is not None and type(o) is torch.Tensor and o.requires_grad]
-        if pairs:
-            torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
+        graph = _back_propagate(kept[1], values.get("grad_outputs", ()))
         out = {"param_grads": {n: p.grad for n, p in owner.named_parameters()}
                if isinstance(owner, torch.nn.Module) else {}}
-        return {"status": "ok", "graph": bool(pairs)}, out
+        return {"status": "ok", "graph": graph}, out
 
     def _error_fields(self, error: BaseException) -> dict[str, Any]:
         if isinstance(error, _Missing):
@@ -328,6 +317,17 @@ class Server:
             "memory": isinstance(error, MemoryError) or "out of memory" in _message(error).lower()
             or "DefaultCPUAllocator: can't allocate memory" in _message(error),
         }
+
+
+def _back_propagate(result: Any, grad_outputs) -> bool:
+    """Back-propagate ``grad_outputs`` (one per returned value, None to skip) through ``result``; whether any
+    output was part of an autograd graph."""
+    outputs = result if type(result) is tuple else (result,)
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
+             if g is not None and type(o) is torch.Tensor and o.requires_grad]
+    if pairs:
+        torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
+    return bool(pairs)
 
 
 class _Missing(Exception):
