@@ -150,37 +150,46 @@ class GradingPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
-        """Run a Hypothesis check: its recorded examples first, when an earlier submission passed it
-        (:mod:`grader.run.replay`); under Hypothesis when they do not all end as then, or nothing is
-        recorded (then what it draws is recorded, if it passes)."""
+        """Run a Hypothesis check: its recorded runs first, when an earlier submission passed it or
+        failed it (:mod:`grader.run.replay`); under Hypothesis when its examples do not all end as in
+        one of them, or nothing is recorded (then the run is recorded: passed, or failed and shrunk)."""
         student = pyfuncitem.funcargs.get("student")
         if not (self.session.replay and isinstance(student, Student) and replay.replayable(pyfuncitem)):
             return None
         fixtures = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
         key = replay.key_of(pyfuncitem, pyfuncitem.config.getoption("hypothesis_seed", None), self.session.devices)
-        examples = replay.recorded(key, saved=self.session.saved_records)
+        runs = replay.traces(key, saved=self.session.saved_records)
         runner = self.session.runner
-        if examples is not None:
+        if runs:
             runner.start_recording()
             try:
-                outcome = replay.replay(pyfuncitem, examples, fixtures)
+                outcome = replay.replay(pyfuncitem, runs, fixtures)
             finally:
                 tape = runner.stop_recording()
             if outcome.passed:
                 return True
+            if outcome.failed:   # every example ended as in a recorded failing run: Hypothesis ends so too
+                for note in outcome.notes:
+                    outcome.error.add_note(note)
+                raise outcome.error
             if _fails_for_every_input(outcome, student, tape):
                 student._raise_fatal()   # what Hypothesis would end with, after shrinking for nothing
             # Nothing of the replay is kept: a fresh student, nothing observed, its requests answered again.
             student.__init__(runner, device=student.device)
             diagnose.begin()
             runner.serve(tape)
-        try:
-            with replay.recording(pyfuncitem, fixtures) as drawn:
+        with replay.recording(pyfuncitem, fixtures) as drawn:
+            try:
                 pyfuncitem.obj(**fixtures)
-        finally:
-            runner.serve(None)
-        if examples is None and replay.usable(drawn):
-            replay.keep(key, drawn, save=self.session.saved_records)
+            except BaseException as error:
+                trace = drawn.failed_as(error)
+                if trace is not None:
+                    replay.keep_failure(key, trace)
+                raise
+            finally:
+                runner.serve(None)
+        if drawn.usable and drawn.examples and replay.recorded(key, saved=False) is None:
+            replay.keep(key, drawn.examples, save=self.session.saved_records)
         return True
 
     @pytest.hookimpl(hookwrapper=True)

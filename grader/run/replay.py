@@ -23,6 +23,18 @@ Records are kept per grading process (a batch worker, ``--watch``), keyed by the
 (its id and its file's bytes), the seed, the devices and Hypothesis's version, and saved in
 the user's cache folder (:mod:`grader.run.replay_store`), so the next ``grade`` of the same
 exercise starts from them too.
+
+Failing runs are replayed too, within a process. What Hypothesis does after an example depends
+only on how the examples so far ended, and a failure ends one by where it was raised (its
+*origin*: the exception's type, the file and line it came from, and the same of the exception it
+was raised in handling; Hypothesis's ``InterestingOrigin``). So a run that failed, shrank and
+ended on a final example is a *trace*: every call of the body, each with how it ended, and the
+notes Hypothesis added to the final error (its "Failing test case"). A later submission whose
+examples end the same way, one after the other (the same mistake, typically), walks the same
+trace: Hypothesis would have drawn, shrunk and ended exactly so. Its final example runs as
+Hypothesis runs it (final: the check records its answers for the diagnosis), and its own error
+is raised with the trace's notes: the result Hypothesis would give, without its engine. At the
+first example that ends otherwise than every trace, the check runs under Hypothesis as above.
 """
 
 from __future__ import annotations
@@ -44,12 +56,16 @@ from hypothesis.errors import UnsatisfiedAssumption
 from hypothesis.internal.conjecture.data import ConjectureData
 from hypothesis.internal import entropy
 from hypothesis.internal.entropy import deterministic_PRNG
+from hypothesis.internal.escalation import InterestingOrigin
+from hypothesis.reporting import current_reporter, with_reporter
 from hypothesis.strategies._internal.core import DataObject
 
 from grader.run import replay_store
 
 RECORDS_KEPT = 512   # checks remembered per process (each a few dozen small argument sets)
+TRACES_KEPT = 16     # failing runs remembered per check (the commonest mistakes of a class)
 _records: dict[Hashable, tuple[Example, ...]] = {}
+_traces: dict[Hashable, list[Trace]] = {}
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,34 @@ class Example:
     kwargs: dict[str, Any]
     is_final: bool        # Hypothesis runs explicit @example()s as final ones
     valid: bool           # False: it was rejected (assume, reject) and Hypothesis drew another
+    failure: Hashable = None   # where it failed (origin_of), None when it passed or was rejected
+
+    @property
+    def ending(self) -> tuple[bool, Hashable]:
+        return self.valid, self.failure
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A whole run of a check under Hypothesis: every call of its body in order, and ``notes``, what
+    Hypothesis noted on the error it ended with (None: the run passed)."""
+
+    examples: tuple[Example, ...]
+    notes: tuple[str, ...] | None = None
+
+
+def origin_of(error: BaseException) -> Hashable:
+    """How Hypothesis tells one failure from another (:class:`InterestingOrigin`), as plain values."""
+    origin = InterestingOrigin.from_exception(error)
+    return _plain(origin)
+
+
+def _plain(origin: Any) -> Hashable:
+    if isinstance(origin, tuple):
+        return tuple(_plain(part) for part in origin)
+    if isinstance(origin, type):
+        return f"{origin.__module__}.{origin.__qualname__}"
+    return origin
 
 
 def replayable(item: pytest.Item) -> bool:
@@ -107,10 +151,28 @@ def recorded(key: Hashable, *, saved: bool = True) -> tuple[Example, ...] | None
     return found
 
 
+def traces(key: Hashable, *, saved: bool = True) -> list[Trace]:
+    """Every run of ``key`` this process can replay: the passing one first (if recorded), then the
+    failing ones it has seen."""
+    passed = recorded(key, saved=saved)
+    return ([Trace(passed)] if passed else []) + list(_traces.get(key, ()))
+
+
 def keep(key: Hashable, examples: list[Example], *, save: bool = True) -> None:
     _remember(key, tuple(examples))
     if save:
         replay_store.save(key, _records[key])
+
+
+def keep_failure(key: Hashable, trace: Trace) -> None:
+    """Remember a failing run of ``key`` (in this process only), the oldest forgotten past TRACES_KEPT.
+    (A run is only ever made once per process: the next one that would end so follows it instead.)"""
+    kept = _traces.setdefault(key, [])
+    if len(kept) >= TRACES_KEPT:
+        kept.pop(0)
+    kept.append(trace)
+    while len(_traces) > RECORDS_KEPT:
+        _traces.pop(next(iter(_traces)))
 
 
 def _remember(key: Hashable, examples: tuple[Example, ...]) -> None:
@@ -122,43 +184,88 @@ def _remember(key: Hashable, examples: tuple[Example, ...]) -> None:
 def forget() -> None:
     """Drop every record (tests, and anyone who wants grading without replay)."""
     _records.clear()
+    _traces.clear()
+
+
+@dataclass
+class Recording:
+    """What :func:`recording` noted of one run under Hypothesis."""
+
+    examples: list[Example]
+    usable: bool = True
+    last_error: BaseException | None = None   # what the last call of the body raised
+    own_notes: int = 0                        # how many notes that error had as it left the body
+
+    def failed_as(self, error: BaseException) -> Trace | None:
+        """The run as a trace, when it ended with ``error`` raised by its final example and nothing
+        else in its notes but what Hypothesis added (so that a replay can add the same)."""
+        if not (self.usable and self.examples and error is self.last_error and isinstance(error, Exception)):
+            return None
+        last = self.examples[-1]
+        notes = getattr(error, "__notes__", [])
+        if not (last.is_final and last.failure is not None and all(isinstance(n, str) for n in notes)):
+            return None
+        if getattr(error, "for_every_input", False):
+            return None   # the plugin ends such a check at its first example (plugin._fails_for_every_input)
+        return Trace(tuple(self.examples), tuple(notes[self.own_notes:]))
 
 
 @contextlib.contextmanager
-def recording(item: pytest.Item, fixtures: dict[str, Any]) -> Iterator[list[Example] | None]:
-    """While the test runs under Hypothesis, note every call of its body; yields the list (None
-    when the test draws interactively, ``st.data()``: its arguments alone do not say its example)."""
+def recording(item: pytest.Item, fixtures: dict[str, Any]) -> Iterator[Recording]:
+    """While the test runs under Hypothesis, note every call of its body and how it ended (unusable
+    when the test draws interactively, ``st.data()``: its arguments alone do not say its example,
+    or when its final example reports anything to Hypothesis: a replay could not say the same)."""
     handle = item.obj.hypothesis
     inner = handle.inner_test
-    examples: list[Example] = []
-    usable = [True]
+    noting = Recording([])
 
     @functools.wraps(inner)
     def noted(*args, **kwargs):
         drawn = {k: v for k, v in kwargs.items() if k not in fixtures}
         if args or any(isinstance(v, DataObject) for v in drawn.values()):
-            usable[0] = False
+            noting.usable = False
         try:
             saved = fresh(drawn)   # before the body can change them
         except Exception:
-            usable[0], saved = False, {}
+            noting.usable, saved = False, {}
         final = bool(current_build_context().is_final)
         try:
-            result = inner(*args, **kwargs)
+            with _reports_told(noting) if final else contextlib.nullcontext():
+                result = inner(*args, **kwargs)
         except UnsatisfiedAssumption:
-            examples.append(Example(saved, final, valid=False))
+            noting.examples.append(Example(saved, final, valid=False))
             raise
-        examples.append(Example(saved, final, valid=True))
+        except Exception as error:
+            noting.examples.append(Example(saved, final, valid=True, failure=origin_of(error)))
+            noting.last_error, noting.own_notes = error, len(getattr(error, "__notes__", ()))
+            raise
+        except BaseException:
+            noting.usable = False   # a skip, an interrupt: not an ending a replay repeats
+            raise
+        noting.examples.append(Example(saved, final, valid=True))
+        noting.last_error = None
         return result
 
     handle.inner_test = noted
     try:
-        yield examples
+        yield noting
     finally:
         handle.inner_test = inner
-        if not usable[0]:
-            examples.clear()
-            examples.append(None)   # marks the record unusable
+
+
+@contextlib.contextmanager
+def _reports_told(noting: Recording, *, forward: bool = True) -> Iterator[None]:
+    """Mark the run unusable if the body reports anything (``hypothesis.note``), and pass it on to
+    Hypothesis's reporter (``forward``; a replay has none to pass it to)."""
+    outer = current_reporter()
+
+    def told(value):
+        noting.usable = False
+        if forward:
+            outer(value)
+
+    with with_reporter(told):
+        yield
 
 
 ATOMS = (int, float, complex, bool, str, bytes, type(None), torch.dtype)
@@ -186,44 +293,67 @@ def _unchanging(value: Any) -> bool:
 KIT_BUNDLES = "grader.kit.strategies"
 
 
-def usable(examples: list[Example | None]) -> bool:
-    return bool(examples) and None not in examples
-
-
 @dataclass
 class Outcome:
-    """How a replay ended: ``passed``, or the example it stopped at and what that one raised."""
+    """How a replay ended: ``passed``; or ``failed`` as a recorded run did, with the final example's
+    ``error`` and the ``notes`` Hypothesis gave it; or neither, stopped at the example ``stopped_at``
+    (with what that one raised) because it ended otherwise than every recorded run."""
 
     passed: bool
     stopped_at: int | None = None
     error: BaseException | None = None
+    notes: tuple[str, ...] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.notes is not None
 
 
-def replay(item: pytest.Item, examples: tuple[Example, ...], fixtures: dict[str, Any]) -> Outcome:
-    """Run the test's body on each recorded example; passed when each ended as it did then.
+def replay(item: pytest.Item, runs: list[Trace], fixtures: dict[str, Any]) -> Outcome:
+    """Run the test's body on the recorded examples, one after the other, while each ends as it did in
+    some recorded run; the outcome of the run that every example followed to its end.
 
-    Stops at the first that ends otherwise (a failure, or a rejection that was not one then).
+    Stops at the first example that ends otherwise (a failure, or a rejection, or a pass, that no
+    recorded run had there). Runs with the same endings so far made the same next example (what
+    Hypothesis draws next depends on nothing else), so any of them says which one to run.
     """
     inner = item.obj.hypothesis.inner_test
+    following = [run for run in runs if run.examples]
+    error: BaseException | None = None
+    index = 0
     with deterministic_PRNG() if RESEED else contextlib.nullcontext():
-        for index, example in enumerate(examples):
-            kwargs = {**fixtures, **fresh(example.kwargs)}
-            data = ConjectureData.for_choices(())
-            if RESEED:
-                reseed()
-            try:
-                with contextlib.nullcontext() if RESEED else deterministic_PRNG(), \
-                        BuildContext(data, is_final=example.is_final, wrapped_test=item.obj):
-                    inner(**kwargs)
-            except UnsatisfiedAssumption as error:
-                if example.valid:
-                    return Outcome(False, index, error)
-                continue
-            except Exception as error:
+        while True:
+            ended = [run for run in following if len(run.examples) == index]
+            if ended:
+                if len(ended) < len(following):   # one run ended here, another went on: never so
+                    return Outcome(False, index, None)
+                return Outcome(True) if ended[0].notes is None else Outcome(False, error=error, notes=ended[0].notes)
+            example = following[0].examples[index]
+            ending, error = _run_once(item, inner, example, fixtures)
+            following = [run for run in following if run.examples[index].ending == ending]
+            if not following or (index == 0 and getattr(error, "for_every_input", False)):
                 return Outcome(False, index, error)
-            if not example.valid:
-                return Outcome(False, index, None)
-    return Outcome(True)
+            index += 1
+
+
+def _run_once(item: pytest.Item, inner, example: Example, fixtures: dict[str, Any]) -> tuple[tuple, Any]:
+    """The body on ``example``, as Hypothesis runs it: (how it ended, what it raised)."""
+    kwargs = {**fixtures, **fresh(example.kwargs)}
+    data = ConjectureData.for_choices(())
+    if RESEED:
+        reseed()
+    told = Recording([])
+    try:
+        with contextlib.nullcontext() if RESEED else deterministic_PRNG(), \
+                BuildContext(data, is_final=example.is_final, wrapped_test=item.obj), \
+                _reports_told(told, forward=False) if example.is_final else contextlib.nullcontext():
+            inner(**kwargs)
+    except UnsatisfiedAssumption as error:
+        return (False, None), error
+    except Exception as error:
+        # A final example that reported something (hypothesis.note) could not be said as then.
+        return ((True, origin_of(error)) if told.usable else (True, ("reported",))), error
+    return ((True, None) if told.usable else (True, ("reported",))), None
 
 
 # Where Hypothesis names the generators it manages (6.x), a replay seeds them per example itself.

@@ -13,6 +13,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 from hypothesis.internal.conjecture import engine
 
 from conftest import CORPUS, EXERCISES, grade
@@ -97,7 +98,9 @@ def test_a_replayed_grade_is_the_grade_alone(recorded):
 
 def test_the_tape_keeps_the_childs_history_that_of_grading_alone(recorded, tmp_path, monkeypatch):
     """A replay that fails hands its requests to the real run: answered from its tape, not run again.
-    Without the tape the child answers them twice, and its output (its call count) shows it."""
+    Without the tape the child answers them twice, and its output (its call count) shows it.
+    (Failing runs are not kept here: a kept one would be replayed to its end, with no real run.)"""
+    monkeypatch.setattr(replay, "keep_failure", lambda key, trace: None)
     path = tmp_path / "solution.py"
     path.write_text(COUNTING)
     by_itself = comparable(alone(path))
@@ -273,3 +276,114 @@ def test_only_what_nothing_can_change_is_shared_by_a_replay():
     assert copied == drawn
     assert copied["inputs"] is bundle and copied["shape"] is drawn["shape"]
     assert copied["xs"] is not drawn["xs"] and copied["d"]["a"] is not drawn["d"]["a"]
+
+
+def test_a_failing_check_is_replayed_from_another_submissions_run(monkeypatch, tmp_path):
+    """A second submission with the same mistake (other bytes, other names) fails every check as it
+    fails alone, and Hypothesis's engine never starts: each check follows the run the first one
+    failed, shrank and ended with. Without failing runs kept, the engine runs for every failed check."""
+    first = CORPUS / "01_softmax" / "buggy" / "no_max.py"
+    second = tmp_path / "solution.py"
+    second.write_text(first.read_text().replace("def softmax(", "def _unused():\n    return None\n\n\ndef softmax(")
+                      + "\n# another student\n")
+    runs = []
+    real = engine.ConjectureRunner.run
+    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    replay.forget()
+    try:
+        by_itself = comparable(alone(second))
+        failed = sum(c["status"] != "passed" for c in json.loads(by_itself)["checks"])
+        grade("01_softmax", REFERENCE)
+        grade("01_softmax", first)
+        assert replay._traces
+        runs.clear()
+        again = grade("01_softmax", second)
+        assert comparable(again) == by_itself and failed > 0
+        assert runs == []
+
+        monkeypatch.setattr(replay, "keep_failure", lambda key, trace: None)
+        replay.forget()
+        grade("01_softmax", REFERENCE)
+        grade("01_softmax", first)
+        runs.clear()
+        assert comparable(grade("01_softmax", second)) == by_itself
+        assert len(runs) == failed
+    finally:
+        replay.forget()
+
+
+def _item(test):
+    """What replay needs of a pytest item: the Hypothesis test as its ``obj``."""
+    return type("Item", (), {"obj": test})()
+
+
+QUIET = settings(database=None, derandomize=True, deadline=None, max_examples=30)
+
+
+def _run_recorded(test):
+    item = _item(test)
+    with replay.recording(item, {}) as drawn:
+        try:
+            test()
+        except AssertionError as error:
+            return item, drawn.failed_as(error), error
+    return item, None, None
+
+
+def test_a_failing_run_is_a_trace_that_a_replay_follows_to_the_same_end():
+    """A run that fails, shrinks and ends is kept as a trace; replayed, it ends with its final example's
+    own error and the notes Hypothesis gave it. A body that fails elsewhere stops the replay where it
+    first ends otherwise, and a body that passes where the run failed does too."""
+    limit = [10]
+
+    @QUIET
+    @given(st.integers(0, 1000))
+    def check(x):
+        assert x < limit[0], "too large"
+
+    item, trace, error = _run_recorded(check)
+    assert trace is not None and trace.notes and trace.examples[-1].is_final
+    assert any("check(" in note for note in trace.notes)   # Hypothesis's failing test case, as it said it
+    assert sum(e.is_final for e in trace.examples) == 1 and len(trace.examples) > 2   # it shrank
+
+    outcome = replay.replay(item, [trace], {})
+    assert outcome.failed and outcome.notes == trace.notes
+    assert isinstance(outcome.error, AssertionError) and str(outcome.error) == str(error)
+
+    limit[0] = 2000   # passes everywhere: ends otherwise at the first example that failed then
+    outcome = replay.replay(item, [trace], {})
+    first_failure = next(i for i, e in enumerate(trace.examples) if e.failure is not None)
+    assert not outcome.passed and not outcome.failed and outcome.stopped_at == first_failure
+
+
+def test_a_failure_raised_elsewhere_is_another_ending():
+    """Where an error comes from is part of how an example ends: the same error type, raised on another
+    line, does not follow the trace."""
+    where = ["first"]
+
+    @QUIET
+    @given(st.integers(0, 1000))
+    def check(x):
+        if x >= 10:
+            if where[0] == "first":
+                raise AssertionError("too large")
+            raise AssertionError("too large")
+
+    item, trace, _ = _run_recorded(check)
+    where[0] = "second"
+    outcome = replay.replay(item, [trace], {})
+    assert not outcome.failed and outcome.error is not None
+
+
+def test_a_run_whose_final_example_reports_is_not_kept():
+    """What the final example tells Hypothesis (``note``) is in the notes: a replay could not say it."""
+    from hypothesis import note
+
+    @QUIET
+    @given(st.integers(0, 1000))
+    def check(x):
+        note(f"x is {x}")
+        assert x < 10
+
+    _, trace, error = _run_recorded(check)
+    assert error is not None and trace is None
