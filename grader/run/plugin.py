@@ -184,7 +184,7 @@ class GradingPlugin:
             except BaseException as error:
                 trace = drawn.failed_as(error)
                 if trace is not None:
-                    replay.keep_failure(key, trace)
+                    replay.keep_failure(key, trace, save=self.session.saved_records)
                 raise
             finally:
                 runner.serve(None)

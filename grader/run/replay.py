@@ -24,7 +24,7 @@ Records are kept per grading process (a batch worker, ``--watch``), keyed by the
 the user's cache folder (:mod:`grader.run.replay_store`), so the next ``grade`` of the same
 exercise starts from them too.
 
-Failing runs are replayed too, within a process. What Hypothesis does after an example depends
+Failing runs are replayed too, and kept as passing ones are. What Hypothesis does after an example depends
 only on how the examples so far ended, and a failure ends one by where it was raised (its
 *origin*: the exception's type, the file and line it came from, and the same of the exception it
 was raised in handling; Hypothesis's ``InterestingOrigin``). So a run that failed, shrank and
@@ -92,17 +92,16 @@ class Trace:
 
 
 def origin_of(error: BaseException) -> Hashable:
-    """How Hypothesis tells one failure from another (:class:`InterestingOrigin`), as plain values."""
-    origin = InterestingOrigin.from_exception(error)
-    return _plain(origin)
+    """How Hypothesis tells one failure from another (:class:`InterestingOrigin`), as plain values:
+    (the exception's type by name, its file, its line, the same of its context, of its group's)."""
+    return _plain(InterestingOrigin.from_exception(error))
 
 
 def _plain(origin: Any) -> Hashable:
-    if isinstance(origin, tuple):
-        return tuple(_plain(part) for part in origin)
-    if isinstance(origin, type):
-        return f"{origin.__module__}.{origin.__qualname__}"
-    return origin
+    if not isinstance(origin, InterestingOrigin):
+        return ()
+    return (f"{origin.exc_type.__module__}.{origin.exc_type.__qualname__}", origin.filename, origin.lineno,
+            _plain(origin.context), tuple(_plain(element) for element in origin.group_elems))
 
 
 def replayable(item: pytest.Item) -> bool:
@@ -153,8 +152,10 @@ def recorded(key: Hashable, *, saved: bool = True) -> tuple[Example, ...] | None
 
 def traces(key: Hashable, *, saved: bool = True) -> list[Trace]:
     """Every run of ``key`` this process can replay: the passing one first (if recorded), then the
-    failing ones it has seen."""
+    failing ones it has seen (with ``saved``, or else those in the cache folder)."""
     passed = recorded(key, saved=saved)
+    if saved and key not in _traces:
+        _traces[key] = replay_store.load_failures(key, Example, Trace)[-TRACES_KEPT:]
     return ([Trace(passed)] if passed else []) + list(_traces.get(key, ()))
 
 
@@ -164,15 +165,17 @@ def keep(key: Hashable, examples: list[Example], *, save: bool = True) -> None:
         replay_store.save(key, _records[key])
 
 
-def keep_failure(key: Hashable, trace: Trace) -> None:
-    """Remember a failing run of ``key`` (in this process only), the oldest forgotten past TRACES_KEPT.
-    (A run is only ever made once per process: the next one that would end so follows it instead.)"""
+def keep_failure(key: Hashable, trace: Trace, *, save: bool = True) -> None:
+    """Remember a failing run of ``key`` (and with ``save``, in the cache folder), the oldest forgotten
+    past TRACES_KEPT. (A run is made once: the next one that would end so follows it instead.)"""
     kept = _traces.setdefault(key, [])
     if len(kept) >= TRACES_KEPT:
         kept.pop(0)
     kept.append(trace)
     while len(_traces) > RECORDS_KEPT:
         _traces.pop(next(iter(_traces)))
+    if save:
+        replay_store.save_failures(key, kept)
 
 
 def _remember(key: Hashable, examples: tuple[Example, ...]) -> None:

@@ -1,6 +1,7 @@
 """Where replay records (:mod:`grader.run.replay`) are kept between grading processes.
 
-One small JSON file per check and seed in the user's cache folder
+One small JSON file per check and seed (its passing run), and one for the failing runs it keeps,
+in the user's cache folder
 (``$XDG_CACHE_HOME/attention-grader/replay``, else ``~/.cache/...``; ``GRADE_REPLAY_CACHE=DIR``
 puts it elsewhere, ``GRADE_REPLAY_CACHE=off`` keeps nothing). Only the grader writes it: a
 submission runs in its sandbox, which cannot reach that folder.
@@ -11,8 +12,9 @@ torch dtypes by name and the kit's input bundles (frozen dataclasses of
 parse, or one that does not say it is this record's, is ignored: the check then runs under
 Hypothesis, as if nothing were recorded.
 
-A record says which examples a check passes on, so whoever can write the folder can choose them:
-it is the grader's user's own, like the grader's installation. A class is graded from the
+A record says which examples a check passes on, or fails on and with which notes (the example
+Hypothesis names), so whoever can write the folder can choose them: it is the grader's user's own,
+like the grader's installation. A class is graded from the
 records its own workers make, never from this folder (``saved_records=False``).
 """
 
@@ -50,34 +52,75 @@ def _name(key: Hashable) -> str:
 
 
 def save(key: Hashable, examples) -> None:
+    """Keep the examples of ``key``'s passing run."""
+    _write(key, {"key": repr(key), "examples": [_example(e) for e in examples]})
+
+
+def save_failures(key: Hashable, traces) -> None:
+    """Keep ``key``'s failing runs (:class:`grader.run.replay.Trace`): each its examples, with how each
+    ended, and the notes of its final error."""
+    _write(("failures", key), {"key": repr(key), "traces": [
+        {"examples": [_example(e) for e in trace.examples], "notes": list(trace.notes)} for trace in traces]})
+
+
+def _example(example) -> dict:
+    return {"kwargs": _encode(example.kwargs), "is_final": example.is_final, "valid": example.valid,
+            "failure": _encode(example.failure)}
+
+
+def _write(name_key: Hashable, record: dict) -> None:
     where = folder()
     if where is None:
         return
     try:
         where.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"key": repr(key), "examples": [
-            {"kwargs": _encode(e.kwargs), "is_final": e.is_final, "valid": e.valid} for e in examples]})
+        text = json.dumps(record)
         handle, temporary = tempfile.mkstemp(dir=where, suffix=".part")
         with os.fdopen(handle, "w") as out:
             out.write(text)
-        os.replace(temporary, where / _name(key))
+        os.replace(temporary, where / _name(name_key))
     except (OSError, TypeError, ValueError):   # not writable, or a value it cannot hold: kept in memory only
         return
 
 
 def load(key: Hashable, example_type) -> tuple | None:
+    """The examples of ``key``'s passing run, as ``example_type``; None when none is kept (or unreadable)."""
+    saved = _read(key, key)
+    try:
+        examples = tuple(_example_of(e, example_type) for e in saved["examples"]) if saved else ()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return examples or None   # a run that passed ran at least one example
+
+
+def load_failures(key: Hashable, example_type, trace_type) -> list:
+    """``key``'s kept failing runs, each a ``trace_type``; empty when none (or unreadable)."""
+    saved = _read(("failures", key), key)
+    try:
+        traces = [trace_type(tuple(_example_of(e, example_type) for e in t["examples"]),
+                             tuple(str(n) for n in t["notes"])) for t in saved["traces"]] if saved else []
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return [t for t in traces if t.examples]
+
+
+def _example_of(saved: dict, example_type):
+    failure = _decode(saved.get("failure"))
+    return example_type(kwargs=_decode(saved["kwargs"]), is_final=bool(saved["is_final"]),
+                        valid=bool(saved["valid"]), failure=failure)
+
+
+def _read(name_key: Hashable, key: Hashable) -> dict | None:
     where = folder()
     if where is None:
         return None
     try:
-        saved = json.loads((where / _name(key)).read_text())
-        if saved.get("key") != repr(key):
-            return None
-        examples = tuple(example_type(kwargs=_decode(e["kwargs"]), is_final=bool(e["is_final"]),
-                                      valid=bool(e["valid"])) for e in saved["examples"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        saved = json.loads((where / _name(name_key)).read_text())
+    except (OSError, ValueError):
         return None
-    return examples or None   # a run that passed ran at least one example
+    if not isinstance(saved, dict) or saved.get("key") != repr(key):
+        return None
+    return saved
 
 
 def _encode(value: Any) -> Any:

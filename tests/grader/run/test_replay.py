@@ -100,7 +100,7 @@ def test_the_tape_keeps_the_childs_history_that_of_grading_alone(recorded, tmp_p
     """A replay that fails hands its requests to the real run: answered from its tape, not run again.
     Without the tape the child answers them twice, and its output (its call count) shows it.
     (Failing runs are not kept here: a kept one would be replayed to its end, with no real run.)"""
-    monkeypatch.setattr(replay, "keep_failure", lambda key, trace: None)
+    monkeypatch.setattr(replay, "keep_failure", lambda key, trace, save=True: None)
     path = tmp_path / "solution.py"
     path.write_text(COUNTING)
     by_itself = comparable(alone(path))
@@ -171,6 +171,9 @@ def test_a_class_never_grades_from_saved_records(tmp_path, monkeypatch):
         grade("01_softmax", REFERENCE)
         for path in tmp_path.glob("*.json"):
             saved = json.loads(path.read_text())
+            if "traces" in saved:   # the failing runs alone(wrong) kept: whoever forges records removes them
+                path.unlink()
+                continue
             saved["examples"] = saved["examples"][:1]
             path.write_text(json.dumps(saved))
         replay.forget()
@@ -301,7 +304,7 @@ def test_a_failing_check_is_replayed_from_another_submissions_run(monkeypatch, t
         assert comparable(again) == by_itself and failed > 0
         assert runs == []
 
-        monkeypatch.setattr(replay, "keep_failure", lambda key, trace: None)
+        monkeypatch.setattr(replay, "keep_failure", lambda key, trace, save=True: None)
         replay.forget()
         grade("01_softmax", REFERENCE)
         grade("01_softmax", first)
@@ -387,3 +390,23 @@ def test_a_run_whose_final_example_reports_is_not_kept():
 
     _, trace, error = _run_recorded(check)
     assert error is not None and trace is None
+
+
+def test_a_failing_run_saved_by_one_grade_is_followed_by_the_next(tmp_path, monkeypatch):
+    """A student who grades the same mistake again (a new process) gets the same report, without
+    Hypothesis's engine: the failing runs were kept in the cache folder beside the passing ones."""
+    monkeypatch.setenv(replay_store.ENV, str(tmp_path / "cache"))
+    wrong = CORPUS / "01_softmax" / "buggy" / "no_max.py"
+    runs = []
+    real = engine.ConjectureRunner.run
+    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    replay.forget()
+    try:
+        first = grade("01_softmax", wrong)
+        assert first.score < first.max_score and runs
+        replay.forget()   # a new process: nothing in memory
+        runs.clear()
+        assert comparable(grade("01_softmax", wrong)) == comparable(first)
+        assert runs == []
+    finally:
+        replay.forget()
