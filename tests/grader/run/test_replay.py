@@ -410,3 +410,39 @@ def test_a_failing_run_saved_by_one_grade_is_followed_by_the_next(tmp_path, monk
         assert runs == []
     finally:
         replay.forget()
+
+
+def test_a_class_with_repeated_mistakes_grades_each_student_as_alone(tmp_path):
+    """`grade class` with one worker: the second and third students with a mistake follow the first
+    one's failing runs; every student's every check is what grading them alone gives."""
+    import subprocess
+    import sys
+
+    klass = tmp_path / "class"
+    klass.mkdir()
+    sources = {"a_right": REFERENCE, "b_no_max": CORPUS / "01_softmax" / "buggy" / "no_max.py",
+               "c_dim": CORPUS / "01_softmax" / "buggy" / "fixed_dim_1.py",
+               "d_no_max": CORPUS / "01_softmax" / "buggy" / "no_max.py",
+               "e_dim": CORPUS / "01_softmax" / "buggy" / "fixed_dim_1.py",
+               "f_no_max": CORPUS / "01_softmax" / "buggy" / "no_max.py"}
+    for student, source in sources.items():
+        (klass / f"{student}.py").write_text(source.read_text() + f"\n# handed in by {student}\n")
+    done = subprocess.run([sys.executable, "-m", "grader", "class", str(EXERCISES / "01_softmax"), str(klass),
+                           "--report-dir", str(tmp_path / "out"), "--jobs", "1", "-q"],
+                          capture_output=True, text=True, cwd=EXERCISES.parent)
+    assert done.returncode == 0, done.stderr
+    for student in sources:
+        saved = json.loads((tmp_path / "out" / "saved" / f"{student}.json").read_text())["result"]
+        by_itself = json.loads(comparable(alone(klass / f"{student}.py")))
+        graded = json.loads(json.dumps(saved))
+        assert json.loads(comparable(_Result(graded)))["checks"] == by_itself["checks"], student
+
+
+class _Result:
+    """A saved result, read back, as comparable() reads a GradeResult."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+
+    def to_dict(self) -> dict:
+        return self.data
