@@ -93,8 +93,15 @@ class Trace:
 
 def origin_of(error: BaseException) -> Hashable:
     """How Hypothesis tells one failure from another (:class:`InterestingOrigin`), as plain values:
-    (the exception's type by name, its file, its line, the same of its context, of its group's)."""
-    return _plain(InterestingOrigin.from_exception(error))
+    (the exception's type by name, its file, its line, the same of its context, of its group's);
+    ``UNKNOWN`` (which no replay follows) should it fail to say."""
+    try:
+        return _plain(InterestingOrigin.from_exception(error))
+    except Exception:
+        return UNKNOWN
+
+
+UNKNOWN = ("unknown",)
 
 
 def _plain(origin: Any) -> Hashable:
@@ -239,7 +246,9 @@ def recording(item: pytest.Item, fixtures: dict[str, Any]) -> Iterator[Recording
             noting.examples.append(Example(saved, final, valid=False))
             raise
         except Exception as error:
-            noting.examples.append(Example(saved, final, valid=True, failure=origin_of(error)))
+            failure = origin_of(error)
+            noting.usable = noting.usable and failure != UNKNOWN
+            noting.examples.append(Example(saved, final, valid=True, failure=failure))
             noting.last_error, noting.own_notes = error, len(getattr(error, "__notes__", ()))
             raise
         except BaseException:
@@ -355,8 +364,8 @@ def _run_once(item: pytest.Item, inner, example: Example, fixtures: dict[str, An
         return (False, None), error
     except Exception as error:
         # A final example that reported something (hypothesis.note) could not be said as then.
-        return ((True, origin_of(error)) if told.usable else (True, ("reported",))), error
-    return ((True, None) if told.usable else (True, ("reported",))), None
+        return ((True, origin_of(error)) if told.usable else (True, UNKNOWN)), error
+    return ((True, None) if told.usable else (True, UNKNOWN)), None
 
 
 # Where Hypothesis names the generators it manages (6.x), a replay seeds them per example itself.
