@@ -47,6 +47,14 @@ def masked_softmax(x, mask, dim=-1):
 '''
 
 
+def count_engine_runs(monkeypatch) -> list:
+    """A list that gets an item each time Hypothesis's engine runs (a check under Hypothesis)."""
+    runs = []
+    real = engine.ConjectureRunner.run
+    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    return runs
+
+
 @pytest.fixture(autouse=True)
 def _nothing_saved(monkeypatch):
     """Records in this process's memory only, unless a test gives them a folder."""
@@ -114,9 +122,7 @@ def test_the_tape_keeps_the_childs_history_that_of_grading_alone(recorded, tmp_p
 
 def test_a_passing_check_is_replayed_without_hypothesis(monkeypatch):
     """After the reference, a correct submission's checks never start Hypothesis's engine."""
-    runs = []
-    real = engine.ConjectureRunner.run
-    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    runs = count_engine_runs(monkeypatch)
     replay.forget()
     try:
         grade("01_softmax", REFERENCE)
@@ -132,9 +138,7 @@ def test_a_passing_check_is_replayed_without_hypothesis(monkeypatch):
 def test_records_saved_by_one_process_are_replayed_by_the_next(tmp_path, monkeypatch):
     """What one `grade` recorded, the next starts from; a file that is not a record is ignored."""
     monkeypatch.setenv(replay_store.ENV, str(tmp_path))
-    runs = []
-    real = engine.ConjectureRunner.run
-    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    runs = count_engine_runs(monkeypatch)
     replay.forget()
     try:
         first = grade("01_softmax", REFERENCE)
@@ -239,9 +243,7 @@ def seeded_exercise(tmp_path):
 
 def _engine_runs(exercise, monkeypatch, grades: int) -> list[int]:
     """How many times Hypothesis's engine ran in each of ``grades`` gradings of the reference."""
-    runs = []
-    real = engine.ConjectureRunner.run
-    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    runs = count_engine_runs(monkeypatch)
     found = []
     replay.forget()
     try:
@@ -289,9 +291,7 @@ def test_a_failing_check_is_replayed_from_another_submissions_run(monkeypatch, t
     second = tmp_path / "solution.py"
     second.write_text(first.read_text().replace("def softmax(", "def _unused():\n    return None\n\n\ndef softmax(")
                       + "\n# another student\n")
-    runs = []
-    real = engine.ConjectureRunner.run
-    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    runs = count_engine_runs(monkeypatch)
     replay.forget()
     try:
         by_itself = comparable(alone(second))
@@ -397,9 +397,7 @@ def test_a_failing_run_saved_by_one_grade_is_followed_by_the_next(tmp_path, monk
     Hypothesis's engine: the failing runs were kept in the cache folder beside the passing ones."""
     monkeypatch.setenv(replay_store.ENV, str(tmp_path / "cache"))
     wrong = CORPUS / "01_softmax" / "buggy" / "no_max.py"
-    runs = []
-    real = engine.ConjectureRunner.run
-    monkeypatch.setattr(engine.ConjectureRunner, "run", lambda self: runs.append(1) or real(self))
+    runs = count_engine_runs(monkeypatch)
     replay.forget()
     try:
         first = grade("01_softmax", wrong)
