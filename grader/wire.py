@@ -189,12 +189,36 @@ def _encode(value: Any, writer: _Writer, depth: int) -> dict[str, Any]:
 
 def encode_message(header: dict[str, Any], values: dict[str, Any] | None = None) -> bytes:
     """Pack ``header`` (plain JSON) and ``values`` (encoded into ``header["values"]``)."""
+    return encode_packed(header, pack_values(values))
+
+
+@dataclass(frozen=True)
+class Packed:
+    """``values`` encoded once, for a message and for anything else that needs their bytes (the
+    grader's fingerprint of a request): ``tree``, the JSON of ``header["values"]`` (empty for no
+    values), and the payload after the header."""
+
+    tree: str
+    payload: bytes
+
+
+def pack_values(values: dict[str, Any] | None) -> Packed:
+    if not values:
+        return Packed("", b"")
     writer = _Writer()
-    header = dict(header)
-    if values:
-        header["values"] = {key: _encode(v, writer, 0) for key, v in values.items()}
-    head = json.dumps(header, allow_nan=True).encode()
-    return struct.pack(">I", len(head)) + head + b"".join(writer.chunks)
+    tree = {key: _encode(v, writer, 0) for key, v in values.items()}
+    return Packed(json.dumps(tree, allow_nan=True), b"".join(writer.chunks))
+
+
+def encode_packed(header: dict[str, Any], packed: Packed) -> bytes:
+    """The message of ``header`` and the values ``packed`` holds (what :func:`encode_message` makes)."""
+    if not packed.tree:
+        data = json.dumps(header, allow_nan=True).encode()
+        return struct.pack(">I", len(data)) + data + packed.payload
+    head = json.dumps({k: v for k, v in header.items() if k != "values"}, allow_nan=True)
+    head = head[:-1] + (", " if len(head) > 2 else "") + '"values": ' + packed.tree + "}"
+    data = head.encode()
+    return struct.pack(">I", len(data)) + data + packed.payload
 
 
 def decode_message(data: bytes, *, device_ok=lambda device: device == "cpu") -> tuple[dict, dict]:
@@ -290,7 +314,7 @@ def _decode(node: Any, budget: _Budget, depth: int, device_ok) -> Any:
         if dtype is None:
             raise WireError("tensor dtype is not allowed")
         shape = node.get("shape")
-        itemsize = torch.empty((), dtype=dtype).element_size()
+        itemsize = dtype.itemsize
         offset, count = budget.take(node, itemsize, shape)
         if not count:
             tensor = torch.empty(shape, dtype=dtype)

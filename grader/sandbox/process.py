@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import multiprocessing
-import multiprocessing.connection
+import math
 import os
+import select
 import shutil
 import signal
 import stat
@@ -140,6 +140,7 @@ class Sandbox:
         self._flooded = False
         self._scratch: str | None = None
         self._drain: threading.Thread | None = None
+        self._watch = None   # (the channel, its poll): see _watcher
 
     # -- life cycle ------------------------------------------------------------
     def start(self, budget: Budget) -> Hello:
@@ -215,10 +216,14 @@ class Sandbox:
         return self._receive(budget, what=what)
 
     def send(self, header: dict[str, Any], values: dict[str, Any] | None, *, what: str) -> None:
+        self.send_packed(header, wire.pack_values(values), what=what)
+
+    def send_packed(self, header: dict[str, Any], packed: wire.Packed, *, what: str) -> None:
+        """:meth:`send` of values already packed (:func:`grader.wire.pack_values`)."""
         if not self.alive:
             raise errors.SandboxFailure("The submission's process is no longer running.")
         try:
-            self.conn.send_bytes(wire.encode_message(header, values))
+            self.conn.send_bytes(wire.encode_packed(header, packed))
         except (BrokenPipeError, OSError):
             raise self._failure(what) from None
 
@@ -272,13 +277,13 @@ class Sandbox:
         before the wall clock does, however many threads spin. A reply within ``CPU_LOOK_SECONDS``
         costs no look at the child's CPU time; after that, the call may use ``cpu_seconds`` more.
         """
-        watched = [self.conn, self.process.sentinel]
+        watch = self._watcher()
         spent = None
         while True:
             remaining = budget.deadline - time.monotonic()
             if budget.cpu_seconds is None or remaining <= CPU_LOOK_SECONDS:
-                return multiprocessing.connection.wait(watched, max(0.0, remaining))
-            ready = multiprocessing.connection.wait(watched, CPU_LOOK_SECONDS)
+                return watch(max(0.0, remaining))
+            ready = watch(CPU_LOOK_SECONDS)
             if ready:
                 return ready
             now = thread_cpu_times(self.process.pid)
@@ -286,6 +291,23 @@ class Sandbox:
                 spent = now
             elif max((t - spent.get(tid, 0.0) for tid, t in now.items()), default=0.0) >= budget.cpu_seconds:
                 return CPU_SPENT
+
+    def _watcher(self):
+        """``watch(seconds)``: the channel and the child's sentinel among them that are ready (readable,
+        closed or in error) within ``seconds``, as ``multiprocessing.connection.wait`` says, from one
+        ``poll`` object kept for this child: not a selector made, filled and closed for every reply."""
+        if self._watch is None or self._watch[0] is not self.conn:
+            conn, sentinel = self.conn, self.process.sentinel
+            poller = select.poll()
+            poller.register(conn.fileno(), select.POLLIN)
+            poller.register(sentinel, select.POLLIN)
+            by_fd = {conn.fileno(): conn, sentinel: sentinel}
+
+            def watch(seconds: float) -> list:
+                return [by_fd[fd] for fd, _ in poller.poll(math.ceil(seconds * 1000))]
+
+            self._watch = (conn, watch)
+        return self._watch[1]
 
     def _malformed(self, what: str, error: Exception) -> errors.SandboxFailure:
         self._kill()

@@ -29,7 +29,6 @@ from pathlib import Path
 import hashlib
 from typing import Any, Callable
 
-import numpy as np
 import torch
 from hypothesis import reject
 from hypothesis.control import current_build_context
@@ -345,14 +344,15 @@ class Student:
         starts for the call itself, as when each stage was a request of its own), then with
         the call's reply. A stage's error names that stage.
         """
-        fingerprint = _fingerprint(header, values)
+        packed = wire.pack_values(values)   # once: for the fingerprint and, if it is sent, the message
+        fingerprint = _fingerprint(header, packed)
         self._runner.begin_request(fingerprint)
         try:
-            return self._exchange(fingerprint, header, values, what=what, made=made)
+            return self._exchange(fingerprint, header, packed, what=what, made=made)
         finally:
             self._runner.end_request()
 
-    def _exchange(self, fingerprint: str, header: dict, values: dict, *, what: str,
+    def _exchange(self, fingerprint: str, header: dict, packed: wire.Packed, *, what: str,
                   made: RemoteObject | None) -> tuple[dict, dict]:
         runner = self._runner
         context = _build_context()
@@ -374,7 +374,7 @@ class Student:
         waiting = made.stage_what("new") if building else what
         started = time.monotonic()
         try:
-            runner.taped("send", lambda: sandbox.send(header, values, what=waiting))
+            runner.taped("send", lambda: sandbox.send_packed(header, packed, what=waiting))
             head, out = checked_reply(*runner.taped("receive", lambda: sandbox.receive(runner.budget(), what=waiting)))
             if building and head.get("status") == BUILT:
                 made.made(head.get("obj"), settled=True)
@@ -661,35 +661,17 @@ def _final_example() -> bool:
     return context is None or bool(context.is_final)
 
 
-def _fingerprint(header: dict, values: Any) -> str:
+def _fingerprint(header: dict, packed: wire.Packed) -> str:
     """A digest of one request: the same request (same inputs, same weights) gives the same digest. The
-    object's number is left out: a fresh child numbers the objects of a replayed example afresh."""
+    object's number is left out: a fresh child numbers the objects of a replayed example afresh. The
+    values are digested as they are sent (``packed``: their description, then their bytes)."""
     digest = hashlib.sha1(repr(sorted(((k, v) for k, v in header.items() if k not in ("obj", "target")),
                                       key=str)).encode())
     target = header.get("target")
     if isinstance(target, dict):
         digest.update(repr(sorted(((k, v) for k, v in target.items() if k != "obj"), key=str)).encode())
-
-    def walk(value: Any) -> None:
-        if isinstance(value, torch.Tensor):
-            t = value.detach().cpu().contiguous()
-            digest.update(f"T{t.dtype}{tuple(t.shape)}".encode())
-            digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-        elif isinstance(value, np.ndarray):
-            digest.update(f"A{value.dtype}{value.shape}".encode())
-            digest.update(np.ascontiguousarray(value).tobytes())
-        elif isinstance(value, dict):
-            for key in sorted(value, key=str):
-                digest.update(repr(key).encode())
-                walk(value[key])
-        elif isinstance(value, (list, tuple)):
-            digest.update(f"L{len(value)}".encode())
-            for item in value:
-                walk(item)
-        else:
-            digest.update(repr(value).encode())
-
-    walk(values)
+    digest.update(packed.tree.encode())
+    digest.update(packed.payload)
     return digest.hexdigest()
 
 

@@ -187,3 +187,34 @@ def test_the_encoder_writes_the_very_bytes_it_always_has():
 
 
 GOLDEN = "c4833253021c1608ab39cb9dc9a33878647010bbb93973276def453a806c13d1"
+
+
+def test_values_packed_once_make_the_same_message_and_a_header_keeps_its_own_values_without_any():
+    values = {"args": [torch.randn(2, 3, dtype=torch.float64), 4], "kwargs": {"mask": torch.ones(3, dtype=torch.bool)}}
+    packed = wire.pack_values(values)
+    header, decoded = wire.decode_message(wire.encode_packed({"op": "call", "values": "stale"}, packed))
+    assert header == {"op": "call"} and torch.equal(decoded["args"][0], values["args"][0])
+    assert decoded["args"][1] == 4 and torch.equal(decoded["kwargs"]["mask"], values["kwargs"]["mask"])
+    # No values: the header is sent as it is, as encode_message always did.
+    assert json.loads(wire.encode_packed({"values": 3}, wire.pack_values(None))[4:]) == {"values": 3}
+    assert wire.encode_packed({}, wire.pack_values({})) == wire.encode_message({})
+
+
+def test_a_requests_fingerprint_is_its_content_without_the_objects_number():
+    from grader.sandbox.proxy import _fingerprint
+
+    x = torch.arange(6, dtype=torch.float64).reshape(2, 3)
+    header = {"op": "call", "target": {"obj": 3, "method": "__call__"}, "echo_inputs": False}
+
+    def fingerprint(header=header, **values):
+        return _fingerprint(header, wire.pack_values(values or {"args": [x]}))
+
+    same = fingerprint({**header, "target": {"obj": 7, "method": "__call__"}})
+    assert fingerprint() == same   # a fresh child numbers its objects afresh
+    nudged = x.clone()
+    nudged[0, 2] = torch.nextafter(nudged[0, 2], torch.tensor(10.0, dtype=torch.float64))   # one bit
+    changed = [fingerprint(args=[nudged]),
+               fingerprint(args=[x.float()]), fingerprint(args=[x.reshape(3, 2)]), fingerprint(args=[x, None]),
+               fingerprint({**header, "echo_inputs": True}),
+               fingerprint({**header, "target": {"obj": 3, "method": "double"}})]
+    assert same not in changed and len(set(changed)) == len(changed)

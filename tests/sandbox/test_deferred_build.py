@@ -42,13 +42,13 @@ def _runner(tmp_path: Path, *, init: str = "pass", forward: str = "pass", call_s
 def sent(monkeypatch) -> list[dict]:
     """Every request header sent to a child, in order."""
     headers: list[dict] = []
-    original = Sandbox.send
+    original = Sandbox.send_packed   # what every request goes through (Sandbox.send too)
 
-    def spy(self, header, values, *, what):
+    def spy(self, header, packed, *, what):
         headers.append(dict(header))
-        return original(self, header, values, what=what)
+        return original(self, header, packed, what=what)
 
-    monkeypatch.setattr(Sandbox, "send", spy)
+    monkeypatch.setattr(Sandbox, "send_packed", spy)
     return headers
 
 
