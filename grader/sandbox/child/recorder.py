@@ -87,9 +87,9 @@ class OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
 def _warm_up() -> None:
     """Pay the first-use costs once, in the forkserver, instead of in every child.
 
-    Entering a TorchDispatchMode for the first time initialises its machinery. The first backward
-    pass given its output gradients imports torch.fx's symbolic shapes and with them SymPy (about
-    0.7 s, in every child that was asked for a gradient). One intra-op thread and two-element
+    Entering a TorchDispatchMode for the first time initialises its machinery; so does the first
+    backward pass (the child's, from a scalar: the server's ``_back_propagate`` never hands torch
+    output gradients, whose first check imports SymPy). One intra-op thread and two-element
     tensors keep the forkserver free of OpenMP worker threads (a backward pass on the CPU runs in
     the calling thread), so forking it stays safe.
     """
@@ -99,11 +99,11 @@ def _warm_up() -> None:
         torch.ones(2) + 1
     before = _address_space()
     leaf = torch.ones(2, requires_grad=True)
-    torch.autograd.backward([leaf * 2], [torch.ones(2)])
+    torch.autograd.backward([(leaf * 2 * torch.ones(2)).sum()])
     WARM_UP_BYTES = max(0, _address_space() - before)
 
 
-WARM_UP_BYTES = 0   # address space the backward warm-up mapped (SymPy's modules): the child's limit adds it back
+WARM_UP_BYTES = 0   # address space the warm-up mapped (in the forkserver, before forking): the child's limit adds it back
 
 
 def _address_space() -> int:

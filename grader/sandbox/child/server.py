@@ -321,12 +321,24 @@ class Server:
 
 def _back_propagate(result: Any, grad_outputs) -> bool:
     """Back-propagate ``grad_outputs`` (one per returned value, None to skip) through ``result``; whether any
-    output was part of an autograd graph."""
+    output was part of an autograd graph.
+
+    It back-propagates from ``(output * grad_output).sum()`` for each output, as :mod:`grader.kit.autograd`
+    does for the grader's references: the product's gradient for the output is ``1 * grad_output``, which
+    is ``grad_output`` exactly, and from there on it is the backward pass of
+    ``torch.autograd.backward(outputs, grad_outputs)``, without torch's check of given gradients, whose
+    first use imports SymPy (half a second of the forkserver's start, before any child can fork). A
+    gradient of another shape is refused with torch's own words.
+    """
     outputs = result if type(result) is tuple else (result,)
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
              if g is not None and type(o) is torch.Tensor and o.requires_grad]
+    for index, (output, grad) in enumerate(pairs):
+        if tuple(grad.shape) != tuple(output.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of {grad.shape} and "
+                               f"output[{index}] has a shape of {output.shape}.")
     if pairs:
-        torch.autograd.backward([o for o, _ in pairs], [g.to(o.dtype) for o, g in pairs])
+        torch.autograd.backward([(o * g.to(o.dtype)).sum() for o, g in pairs])
     return bool(pairs)
 
 
