@@ -141,6 +141,7 @@ class Sandbox:
         self._scratch: str | None = None
         self._drain: threading.Thread | None = None
         self._watch = None   # (the channel, its poll): see _watcher
+        self.forked_at: float | None = None   # when the forkserver had forked the child (the wait for it is not the child's)
 
     # -- life cycle ------------------------------------------------------------
     def start(self, budget: Budget) -> Hello:
@@ -167,6 +168,7 @@ class Sandbox:
                                         name="grade-child", daemon=False)
         with _without_main_module():
             self.process.start()  # returns once the forkserver has forked (it may still be importing torch)
+        self.forked_at = time.monotonic()
         # The submission's time starts now, not while the grader waited for the forkserver. A child
         # for CUDA initialises the driver while loading (seconds of CPU on some machines): wall clock only.
         budget = Budget(max(budget.deadline, time.monotonic() + self.limits.call_seconds), budget.total,

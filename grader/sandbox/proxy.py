@@ -122,8 +122,8 @@ class SubmissionRunner:
             if error.timed_out:   # a submission that hangs while loading gives up like one that hangs in a call
                 self.timeouts += 1
             raise
-        finally:
-            self.charge(started)
+        finally:   # from the fork: a forkserver still importing torch is not the submission's time
+            self.charge(max(started, sandbox.forked_at or started))
         return sandbox
 
     def budget(self) -> Budget:

@@ -46,3 +46,34 @@ def test_the_forkserver_is_gone_when_its_grader_has_exited(tmp_path):
     assert "GRADE_TOKEN" not in seen["environ"] and "GRADE_TOKEN" in seen["grader_environ"]
     assert seen["alive_after_the_fork_asked"]
     assert _gone(seen["pid"])   # not still importing torch, nor tearing it down
+
+
+FIRST_CALL_COLD = """
+import json, sys, time
+from pathlib import Path
+from grader.sandbox import probe
+from grader.sandbox.proxy import Student, SubmissionRunner
+from grader.spec import Limits
+started = time.monotonic()
+runner = SubmissionRunner(submission=Path(sys.argv[1]), limits=Limits(call_seconds=5.0, total_seconds=1.5),
+                          isolation=probe.strongest_available())
+try:
+    value = Student(runner).call("answer")
+finally:
+    runner.close()
+print(json.dumps({"value": value, "used": runner.used, "elapsed": time.monotonic() - started}))
+"""
+
+
+def test_a_forkserver_still_importing_torch_is_not_the_submissions_time(tmp_path):
+    """The first call of a fresh grader waits for its forkserver to import torch (a second or two): the
+    submission's total (1.5 s here) is charged from the fork on, not for that wait."""
+    path = tmp_path / "solution.py"
+    path.write_text("def answer():\n    return 42\n")
+    done = subprocess.run([sys.executable, "-c", FIRST_CALL_COLD, str(path)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["value"] == 42
+    assert seen["elapsed"] > seen["used"] + 0.5, seen   # the forkserver's import of torch was waited for...
+    assert seen["used"] < 0.75, seen                    # ...and not charged (a fork, a load and one call)
