@@ -212,12 +212,11 @@ def pack_values(values: dict[str, Any] | None) -> Packed:
 
 def encode_packed(header: dict[str, Any], packed: Packed) -> bytes:
     """The message of ``header`` and the values ``packed`` holds (what :func:`encode_message` makes)."""
-    if not packed.tree:
+    if packed.tree:   # the values' JSON, made once, becomes the header's last field
+        head = json.dumps({k: v for k, v in header.items() if k != "values"}, allow_nan=True)
+        data = (head[:-1] + (", " if len(head) > 2 else "") + '"values": ' + packed.tree + "}").encode()
+    else:
         data = json.dumps(header, allow_nan=True).encode()
-        return struct.pack(">I", len(data)) + data + packed.payload
-    head = json.dumps({k: v for k, v in header.items() if k != "values"}, allow_nan=True)
-    head = head[:-1] + (", " if len(head) > 2 else "") + '"values": ' + packed.tree + "}"
-    data = head.encode()
     return struct.pack(">I", len(data)) + data + packed.payload
 
 

@@ -140,7 +140,7 @@ class Sandbox:
         self._flooded = False
         self._scratch: str | None = None
         self._drain: threading.Thread | None = None
-        self._watch = None   # (the channel, its poll): see _watcher
+        self._watch = None   # watch(seconds): the channel and sentinel that are ready (see _watcher)
         self.forked_at: float | None = None   # when the forkserver had forked the child (the wait for it is not the child's)
 
     # -- life cycle ------------------------------------------------------------
@@ -171,11 +171,12 @@ class Sandbox:
         self.forked_at = time.monotonic()
         # The submission's time starts now, not while the grader waited for the forkserver. A child
         # for CUDA initialises the driver while loading (seconds of CPU on some machines): wall clock only.
-        budget = Budget(max(budget.deadline, time.monotonic() + self.limits.call_seconds), budget.total,
+        budget = Budget(max(budget.deadline, self.forked_at + self.limits.call_seconds), budget.total,
                         cpu_seconds=None if self.cuda else budget.cpu_seconds)
         child_conn.close()
         out_write.close()
         self.conn = parent_conn
+        self._watch = _watcher(parent_conn, self.process.sentinel)
         self._drain = threading.Thread(target=self._drain_output, args=(out_read,), daemon=True)
         self._drain.start()
         header, _ = self._receive(budget, what="loading your solution")
@@ -279,7 +280,7 @@ class Sandbox:
         before the wall clock does, however many threads spin. A reply within ``CPU_LOOK_SECONDS``
         costs no look at the child's CPU time; after that, the call may use ``cpu_seconds`` more.
         """
-        watch = self._watcher()
+        watch = self._watch
         spent = None
         while True:
             remaining = budget.deadline - time.monotonic()
@@ -293,23 +294,6 @@ class Sandbox:
                 spent = now
             elif max((t - spent.get(tid, 0.0) for tid, t in now.items()), default=0.0) >= budget.cpu_seconds:
                 return CPU_SPENT
-
-    def _watcher(self):
-        """``watch(seconds)``: the channel and the child's sentinel among them that are ready (readable,
-        closed or in error) within ``seconds``, as ``multiprocessing.connection.wait`` says, from one
-        ``poll`` object kept for this child: not a selector made, filled and closed for every reply."""
-        if self._watch is None or self._watch[0] is not self.conn:
-            conn, sentinel = self.conn, self.process.sentinel
-            poller = select.poll()
-            poller.register(conn.fileno(), select.POLLIN)
-            poller.register(sentinel, select.POLLIN)
-            by_fd = {conn.fileno(): conn, sentinel: sentinel}
-
-            def watch(seconds: float) -> list:
-                return [by_fd[fd] for fd, _ in poller.poll(math.ceil(seconds * 1000))]
-
-            self._watch = (conn, watch)
-        return self._watch[1]
 
     def _malformed(self, what: str, error: Exception) -> errors.SandboxFailure:
         self._kill()
@@ -372,6 +356,21 @@ class Sandbox:
             except (ProcessLookupError, PermissionError, OSError, ValueError):
                 pass
         process.join(timeout=5)
+
+
+def _watcher(conn, sentinel: int):
+    """``watch(seconds)``: those of the channel and the child's sentinel that are ready (readable, closed
+    or in error) within ``seconds``, as ``multiprocessing.connection.wait`` says, from one ``poll`` object
+    made once per child: not a selector made, filled and closed for every reply."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    poller.register(sentinel, select.POLLIN)
+    by_fd = {conn.fileno(): conn, sentinel: sentinel}
+
+    def watch(seconds: float) -> list:
+        return [by_fd[fd] for fd, _ in poller.poll(math.ceil(seconds * 1000))]
+
+    return watch
 
 
 CPU_SPENT: list = []   # what _wait returns when the child used the call's CPU time (nothing is ready)
