@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from class_scale import EXERCISE, ROOT, build_class  # noqa: E402
+from class_scale import ROOT, build_class, class_command  # noqa: E402
 
 RECORD = struct.Struct("=BBHIIIIIIf8H16s")   # struct acct_v3 (linux/acct.h), 64 bytes
 AHZ = 100                                     # the ticks its comp_t times count
@@ -67,6 +67,29 @@ def accounting(path: str | None) -> None:
         error = ctypes.get_errno()
         raise SystemExit(f"process accounting could not be turned {'on' if path else 'off'}: "
                          f"{os.strerror(error)} (it needs root on Linux)")
+
+
+FORKED = b"from multiprocessing.forkserver import main"   # in the command line of every process a forkserver forks
+
+
+def forked_pythons() -> set[int]:
+    """The processes now running that a forkserver made (or that are one)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and FORKED in (entry / "cmdline").read_bytes():
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def outlived(before: set[int], seconds: float = 15.0) -> None:
+    """Wait (up to ``seconds``) for the run's forkservers and their children to end after `grade`
+    has: a process is accounted for when it ends, so one still running would be left out."""
+    deadline = time.monotonic() + seconds
+    while forked_pythons() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def roles(rows: list[dict], main_pid: int, started: float, wall: float) -> dict[str, list[dict]]:
@@ -116,14 +139,14 @@ def main() -> None:
         build_class(klass, args.size)
         log = tmp / "pacct"
         log.touch()
-        command = [sys.executable, "-m", "grader", "class", str(EXERCISE), str(klass), "--report-dir",
-                   str(tmp / "out"), "-q", *(["--jobs", str(args.jobs)] if args.jobs else [])]
         accounting(str(log))
         try:
             started = time.time()
-            process = subprocess.Popen(command, cwd=ROOT)
+            before = forked_pythons()
+            process = subprocess.Popen(class_command(ROOT, klass, tmp / "out", args.jobs), cwd=ROOT)
             process.wait()
             wall = time.time() - started
+            outlived(before)
         finally:
             accounting(None)
         if process.returncode != 0:

@@ -109,12 +109,16 @@ def run_sampled(command: list[str], cwd: Path) -> tuple[float, int, subprocess.C
             machine_busy() - busy)
 
 
+def class_command(root: Path, klass: Path, out: Path, jobs: int | None) -> list[str]:
+    """`grade class` of ``klass`` by ``root``'s checkout (run it with cwd=root: `-m grader` imports that
+    checkout's grader), its reports in ``out``."""
+    return [sys.executable, "-m", "grader", "class", str(root / "exercises" / EXERCISE.name), str(klass),
+            "--report-dir", str(out), "-q", *(["--jobs", str(jobs)] if jobs else [])]
+
+
 def grade_class(root: Path, klass: Path, out: Path, jobs: int | None) -> tuple[float, int, dict[str, str], float]:
-    """(wall seconds, peak tree RSS, scores, busy CPU seconds) of ``root``'s checkout grading ``klass``
-    (cwd=root: `-m grader` imports that checkout's grader)."""
-    command = [sys.executable, "-m", "grader", "class", str(root / "exercises" / EXERCISE.name), str(klass),
-               "--report-dir", str(out), "-q", *(["--jobs", str(jobs)] if jobs else [])]
-    wall, peak, done, busy = run_sampled(command, root)
+    """(wall seconds, peak tree RSS, scores, busy CPU seconds) of ``root``'s checkout grading ``klass``."""
+    wall, peak, done, busy = run_sampled(class_command(root, klass, out, jobs), root)
     if done.returncode != 0:
         raise SystemExit(f"grade class failed in {root} for {klass.name}:\n{done.stdout}{done.stderr}")
     return wall, peak, class_scores(out), busy
